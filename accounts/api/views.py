@@ -1,0 +1,114 @@
+import contextlib
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import services
+from accounts.api.serializers import MeSerializer, UserSerializer
+from accounts.lockout import AccountLocked
+from accounts.models import User
+from accounts.permissions import IsAuthenticatedActive
+from audit import services as audit
+from spectrum.api import LoginRateThrottle
+
+
+class TokenObtainView(jwt_views.TokenObtainPairView):
+    """Exchange email and password for an access and a refresh token.
+
+    Failures count towards the same lockout as the login page; a locked account gets 423.
+    """
+
+    throttle_classes = [LoginRateThrottle]
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            # Axes flags the DRF request it was given; its middleware only sees the Django request below.
+            if getattr(request, "axes_locked_out", False):
+                raise AccountLocked() from None
+            raise
+        user = User.objects.get(email=request.data.get("email", "").strip().lower())
+        audit.record_security_event(request._request, "accounts.token.issued", user=user)
+        return response
+
+
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    """Exchange a refresh token for a new pair; the old refresh token is blacklisted (rotation)."""
+
+    throttle_classes = [LoginRateThrottle]
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        response = super().post(request, *args, **kwargs)
+        user_id = RefreshToken(response.data["refresh"]).payload.get("user_id")
+        audit.record_security_event(
+            request._request, "accounts.token.refreshed", user=User.objects.filter(pk=user_id).first()
+        )
+        return response
+
+
+class TokenRevokeView(jwt_views.TokenBlacklistView):
+    """Sign out of the API: blacklist the given refresh token."""
+
+    throttle_classes = [LoginRateThrottle]
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        user_id = None
+        with contextlib.suppress(TokenError):  # the parent answers invalid tokens with 401
+            user_id = RefreshToken(request.data.get("refresh", "")).payload.get("user_id")
+        response = super().post(request, *args, **kwargs)
+        audit.record_security_event(
+            request._request, "accounts.token.revoked", user=User.objects.filter(pk=user_id).first()
+        )
+        response.status_code = 204
+        response.data = None
+        return response
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticatedActive]
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+
+
+class UserViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Staff accounts, for administrators. Deactivate with ``is_active: false``; users are never deleted."""
+
+    serializer_class = UserSerializer
+    filterset_fields = ["role", "is_active"]
+    ordering_fields = ["email", "full_name", "role", "date_joined", "last_login"]
+    ordering = ["full_name", "email"]
+
+    def get_queryset(self):
+        return User.objects.order_by(*self.ordering)
+
+    def perform_create(self, serializer: UserSerializer) -> None:
+        try:
+            serializer.instance = services.create_user(actor=self.request.user, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise DRFValidationError(exc.message_dict) from None
+
+    def perform_update(self, serializer: UserSerializer) -> None:
+        try:
+            serializer.instance = services.update_user(
+                user=serializer.instance, actor=self.request.user, **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise DRFValidationError(exc.message_dict) from None

@@ -1,0 +1,33 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UserChangeForm
+
+from accounts.models import User
+
+
+class LoginForm(AuthenticationForm):
+    """Email and password. Field name stays ``username`` (Django's and axes' convention)."""
+
+    username = forms.EmailField(
+        label="Email",
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "The email or password is not correct. Note that the password is case-sensitive.",
+        "inactive": "This account is deactivated. Ask an administrator.",
+    }
+
+
+class UserCreateForm(BaseUserCreationForm):
+    """Admin site: create a user with a role and a password that passes the policy."""
+
+    class Meta:
+        model = User
+        fields = ("email", "full_name", "role")
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name", "role", "is_active")

@@ -1,0 +1,51 @@
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
+
+SESSION_KEY = "last_activity"
+# Write the session at most this often (seconds) just to refresh the activity time.
+ACTIVITY_WRITE_INTERVAL = 30
+INACTIVITY_MESSAGE = "You were signed out after {duration} of inactivity. Please sign in again."
+
+
+class IdleTimeoutMiddleware:
+    """Sign a user out after ``SESSION_IDLE_TIMEOUT`` seconds without a request, and say why."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            last_activity = request.session.get(SESSION_KEY, now)
+            if now - last_activity > settings.SESSION_IDLE_TIMEOUT:
+                return self.sign_out(request)
+            if now - last_activity >= ACTIVITY_WRITE_INTERVAL or SESSION_KEY not in request.session:
+                request.session[SESSION_KEY] = now
+        return self.get_response(request)
+
+    def sign_out(self, request: HttpRequest) -> HttpResponse:
+        from audit import services as audit
+
+        audit.record_security_event(request, "accounts.session.timed_out", user=request.user)
+        logout(request)
+        minutes = max(1, round(settings.SESSION_IDLE_TIMEOUT / 60))
+        duration = f"{minutes} minute{pluralize(minutes)}"
+        # Messages live in a cookie first, so this one survives the session's end.
+        messages.info(request, INACTIVITY_MESSAGE.format(duration=duration))
+        # Come back to the page after signing in again, unless it was a form post or an htmx fragment.
+        is_htmx = request.headers.get("HX-Request") == "true"
+        back_to = request.path if request.method == "GET" and not is_htmx else None
+        response = redirect_to_login(back_to) if back_to else redirect(settings.LOGIN_URL)
+        if is_htmx:
+            hx_response = HttpResponse(status=204)
+            hx_response["HX-Redirect"] = response["Location"]
+            return hx_response
+        return response

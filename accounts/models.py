@@ -1,0 +1,104 @@
+from auditlog.registry import auditlog
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Administrator"
+    DOCTOR = "doctor", "Doctor"
+    NURSE = "nurse", "Nurse"
+    STAFF = "staff", "Front desk"
+    READ_ONLY = "read_only", "Read only (auditor)"
+
+
+def normalize_email(email: str) -> str:
+    """Emails are the login, compared without regard to case."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(email=normalize_email(username or ""))
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        extra.setdefault("role", Role.STAFF)
+        user = self.model(email=normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+        extra["role"] = Role.ADMIN
+        extra["is_superuser"] = True
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A member of the clinic's staff. Email is the login; the role decides what they may do."""
+
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
+    is_active = models.BooleanField(
+        default=True, help_text="Untick instead of deleting: a deactivated user cannot sign in, history stays."
+    )
+    is_staff = models.BooleanField(
+        "admin site access", default=False, editable=False, help_text="Follows the role: administrators only."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name", "email"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="accounts_user_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:accounts_user_change", args=[self.pk])
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name.split() or [self.email])[0]
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    def save(self, *args, **kwargs) -> None:
+        """Keep the login normalised and the role's group (which carries the permissions) in step."""
+        self.email = normalize_email(self.email)
+        self.is_staff = self.role == Role.ADMIN
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "role" not in update_fields:
+            super().save(*args, **kwargs)  # e.g. last_login: the role did not change
+            return
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.sync_role_group()
+
+    def sync_role_group(self) -> None:
+        group, _ = Group.objects.get_or_create(name=self.role)
+        current = set(self.groups.values_list("name", flat=True))
+        if current != {self.role}:
+            self.groups.set([group])
+
+
+auditlog.register(User, exclude_fields=["password", "last_login", "updated_at"], m2m_fields=set())

@@ -1,0 +1,113 @@
+"""The role matrix and every access rule, in one place.
+
+Each role is a Django group (created and kept in step by data migrations through ``sync_role_groups``)
+whose model permissions come from ``ROLE_PERMISSIONS`` below, so Django admin shows them and
+``user.has_perm`` answers for pages, the API and admin alike. Later features extend the matrix here
+and add a data migration that calls ``sync_role_groups``.
+
+| role      | users & admin site | audit log | patients (issue 3) … |
+|-----------|--------------------|-----------|----------------------|
+| admin     | everything         | read      | everything           |
+| doctor    | –                  | –         | see README           |
+| nurse     | –                  | –         |                      |
+| staff     | –                  | –         |                      |
+| read_only | –                  | read      | read, never SSN      |
+"""
+
+from fnmatch import fnmatchcase
+from typing import Any
+
+from django.contrib.auth.management import create_permissions
+from django.db.models import Q
+from rest_framework import permissions
+
+from accounts.models import Role
+
+# Permission names are "app_label.codename"; shell-style wildcards select several.
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.ADMIN: {"*"},
+    Role.DOCTOR: set(),
+    Role.NURSE: set(),
+    Role.STAFF: set(),
+    Role.READ_ONLY: {"audit.view_auditevent"},
+}
+
+
+def role_has_permission(role: str, permission: str) -> bool:
+    """Whether the matrix grants ``permission`` ("app_label.codename") to ``role``."""
+    return any(fnmatchcase(permission, pattern) for pattern in ROLE_PERMISSIONS.get(role, ()))
+
+
+def sync_role_groups(apps: Any = None) -> None:
+    """Create one group per role and give it exactly the permissions the matrix grants.
+
+    Called from data migrations with the historical ``apps``; creates the permissions of every
+    model migrated so far first, since Django otherwise adds them only after all migrations ran.
+    """
+    if apps is None:
+        from django.apps import apps as global_apps
+
+        apps = global_apps
+    for app_config in apps.get_app_configs():
+        # create_permissions skips app configs without a models module, as migration stubs are.
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = models_module
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    all_permissions = list(permission_model.objects.select_related("content_type"))
+    for role in Role.values:
+        group, _ = group_model.objects.get_or_create(name=role)
+        granted = [
+            permission
+            for permission in all_permissions
+            if role_has_permission(role, f"{permission.content_type.app_label}.{permission.codename}")
+        ]
+        group.permissions.set(granted)
+
+
+# --- Predicates: views, API permission classes and templates all ask these ----------------------------
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.role in roles)
+
+
+def can_manage_users(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm("accounts.change_user"))
+
+
+def can_view_audit_log(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm("audit.view_auditevent"))
+
+
+def users_with_permission(permission: str) -> Q:
+    """A filter for users whose role grants ``permission`` (for pickers such as 'clinician')."""
+    roles = [role for role in Role.values if role_has_permission(role, permission)]
+    return Q(role__in=roles, is_active=True)
+
+
+# --- DRF ----------------------------------------------------------------------------------------------
+
+
+class RoleModelPermissions(permissions.DjangoModelPermissions):
+    """Model permissions from the role's group, with reads requiring the ``view`` permission too.
+
+    DRF's default lets any authenticated user read; a clinic must not.
+    """
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
+class IsAuthenticatedActive(permissions.IsAuthenticated):
+    """For endpoints about the caller themselves (``/auth/me/``)."""
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and request.user.is_active

@@ -1,0 +1,73 @@
+"""Fill every audit entry from the current request, and record the security events of sign-in and sign-out."""
+
+from typing import Any
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
+
+from accounts.lockout import username_from_credentials
+from audit import services
+from audit.context import current_request
+from audit.models import AuditEvent
+from spectrum.net import client_ip
+
+
+@receiver(pre_save, sender=AuditEvent)
+def fill_request_context(sender: Any, instance: AuditEvent, **kwargs: Any) -> None:
+    if instance.pk:
+        return
+    request = current_request.get()
+    if request is not None:
+        user = getattr(request, "user", None)
+        if instance.actor_id is None and user is not None and user.is_authenticated:
+            instance.actor = user
+        instance.remote_addr = instance.remote_addr or client_ip(request)
+        instance.user_agent = instance.user_agent or request.headers.get("User-Agent", "")[:300]
+        instance.request_id = instance.request_id or getattr(request, "request_id", "")
+        instance.cid = instance.cid or instance.request_id or None
+    if instance.actor is not None:
+        instance.actor_email = instance.actor.email
+        instance.actor_role = instance.actor.role
+    if not instance.event:
+        model = instance.content_type.model_class() if instance.content_type_id else None
+        verb = {0: "created", 1: "updated", 2: "deleted", 3: "viewed"}[instance.action]
+        label = f"{model._meta.app_label}.{model._meta.model_name}" if model else "unknown"
+        instance.event = f"{label}.{verb}"
+
+
+@receiver(user_logged_in)
+def record_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    services.record_security_event(getattr(request, "_request", request), "accounts.user.logged_in", user=user)
+
+
+@receiver(user_logged_out)
+def record_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        services.record_security_event(request, "accounts.user.logged_out", user=user)
+
+
+def _account_for(request: Any, credentials: dict | None) -> Any:
+    from accounts.models import User
+
+    email = username_from_credentials(request, credentials)
+    return User.objects.filter(email=email).first() if email else None
+
+
+@receiver(user_login_failed)
+def record_login_failure(sender: Any, credentials: dict, request: Any = None, **kwargs: Any) -> None:
+    if request is None:
+        return
+    # The typed email is not recorded when it matches no account: it may be a mistyped password.
+    services.record_security_event(
+        getattr(request, "_request", request), "accounts.user.login_failed", user=_account_for(request, credentials)
+    )
+
+
+@receiver(user_locked_out)
+def record_lockout(sender: Any, request: Any, username: str | None = None, **kwargs: Any) -> None:
+    credentials = {"email": username} if username else None
+    services.record_security_event(
+        getattr(request, "_request", request), "accounts.user.locked_out", user=_account_for(request, credentials)
+    )

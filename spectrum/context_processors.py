@@ -1,0 +1,53 @@
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None  # None: every signed-in user
+    admin_site: bool = False
+
+
+# The main navigation. An entry shows when the user may use it and its page exists (features arrive
+# issue by issue; an entry whose URL is not defined yet is left out rather than linking to a 404).
+NAVIGATION = [
+    NavItem("Dashboard", "dashboard"),
+    NavItem("Patients", "patients:patient-list", "patients.view_patient"),
+    NavItem("Calendar", "scheduling:calendar", "scheduling.view_appointment"),
+    NavItem("Authorizations", "scheduling:authorization-list", "scheduling.view_authorization"),
+    NavItem("Audit", "audit:event-list", "audit.view_auditevent"),
+    NavItem("Admin", "admin:index", admin_site=True),
+]
+
+
+def navigation_for(request: HttpRequest) -> list[dict[str, object]]:
+    user = request.user
+    items = []
+    for item in NAVIGATION:
+        if item.admin_site and not user.is_staff:
+            continue
+        if item.permission and not user.has_perm(item.permission):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"label": item.label, "url": url, "active": active})
+    return items
+
+
+def shell(request: HttpRequest) -> dict[str, object]:
+    """What the base template needs: the clinic's name, the navigation, the idle timeout."""
+    context: dict[str, object] = {"clinic_name": settings.CLINIC_NAME}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        context["navigation"] = navigation_for(request)
+        context["session_idle_timeout"] = settings.SESSION_IDLE_TIMEOUT
+        context["session_idle_minutes"] = max(1, round(settings.SESSION_IDLE_TIMEOUT / 60))
+    return context

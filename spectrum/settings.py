@@ -1,0 +1,415 @@
+"""Spectrum settings: one module, driven by environment variables.
+
+Defaults are for development. ``SPECTRUM_ENV=production`` switches on production behaviour and makes
+missing secrets fail at start-up with a message naming the variable. Every variable is listed, with a
+comment, in ``.env.example`` and in the README.
+"""
+
+import json
+import os
+import secrets
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+# --- Typed environment helpers --------------------------------------------------------------------
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return list(default or [])
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_secret(name: str) -> str:
+    """Read a secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker/Kubernetes secrets)."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        return Path(file_name).read_text().strip()
+    return os.environ.get(name, "")
+
+
+SPECTRUM_ENV = env_str("SPECTRUM_ENV", "development").lower()
+if SPECTRUM_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("SPECTRUM_ENV must be 'development' or 'production'.")
+IS_PRODUCTION = SPECTRUM_ENV == "production"
+
+# Where development keeps the secrets it generates for itself. Ignored by git; never used in production.
+DEV_SECRETS_FILE = Path(env_str("SPECTRUM_DEV_SECRETS_FILE", str(BASE_DIR / ".dev-secrets.json")))
+
+
+def _development_secrets() -> dict[str, str]:
+    """Generate the development keys once and keep them, so encrypted data stays readable across restarts."""
+    stored: dict[str, str] = {}
+    if DEV_SECRETS_FILE.exists():
+        stored = json.loads(DEV_SECRETS_FILE.read_text())
+    generators = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
+        "SEARCH_HASH_KEY": lambda: secrets.token_urlsafe(32),
+    }
+    missing = {name: make() for name, make in generators.items() if not stored.get(name)}
+    if missing:
+        stored.update(missing)
+        DEV_SECRETS_FILE.write_text(json.dumps(stored, indent=2))
+        DEV_SECRETS_FILE.chmod(0o600)
+    return stored
+
+
+def required_secret(name: str) -> str:
+    value = env_secret(name)
+    if value:
+        return value
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            f"{name} is not set. Spectrum refuses to start in production without it (set {name} or {name}_FILE)."
+        )
+    return _development_secrets()[name]
+
+
+# --- Core -------------------------------------------------------------------------------------------
+
+SECRET_KEY = required_secret("SECRET_KEY")
+# Fernet keys, comma-separated: the first encrypts, all decrypt (key rotation).
+FIELD_ENCRYPTION_KEY = required_secret("FIELD_ENCRYPTION_KEY")
+# HMAC key for exact-match lookup columns (e.g. SSN) that must never be decrypted to search.
+SEARCH_HASH_KEY = required_secret("SEARCH_HASH_KEY")
+
+DEBUG = env_bool("DEBUG", default=not IS_PRODUCTION)
+if IS_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when SPECTRUM_ENV=production.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+if IS_PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS is not set. List the host names Spectrum serves, comma-separated.")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "django_htmx",
+    "django_ratelimit",
+    "csp",
+    "axes",
+    "auditlog",
+    "encrypted_model_fields",
+    "accounts",
+    "audit",
+    "patients",
+    "scheduling",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "spectrum.middleware.RequestIdMiddleware",
+    "spectrum.middleware.NoStoreMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "audit.middleware.AuditActorMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Axes must come last: it turns a lockout detected during the view into the lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "spectrum.urls"
+WSGI_APPLICATION = "spectrum.wsgi.application"
+ASGI_APPLICATION = "spectrum.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "spectrum.context_processors.shell",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------------
+
+# Unset: an SQLite file in the project folder (the embedded default). postgres://…: PostgreSQL via psycopg 3.
+DATABASE_URL = env_secret("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        # Persistent connections: opening one per request costs 2.6-7.7x throughput on PostgreSQL.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite: wait for the write lock instead of failing at once; one connection per thread is cheap.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate limits and lockouts must be shared between processes in production) ---------------
+
+REDIS_URL = env_secret("REDIS_URL")
+if IS_PRODUCTION and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set. Production needs a shared cache for rate limits (e.g. redis://127.0.0.1:6379/0)."
+    )
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    # Correct for one process only: development and tests.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "spectrum"}}
+
+# --- Authentication, sessions, passwords ------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.CharacterClassValidator"},
+]
+
+# Sign-out after inactivity (seconds); the session cookie also ends with the browser.
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 15 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Absolute ceiling for a session on the server, however active the user is.
+SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE", 12 * 60 * 60)
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Lockout (django-axes) --------------------------------------------------------------------------
+
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_HANDLER = "accounts.lockout.SpectrumAxesHandler"
+# Five failures lock one account from one address; LOCKOUT_ADDRESS_FAILURE_LIMIT failures lock the address.
+AXES_FAILURE_LIMIT = env_int("LOCKOUT_FAILURE_LIMIT", 5)
+LOCKOUT_ADDRESS_FAILURE_LIMIT = env_int("LOCKOUT_ADDRESS_FAILURE_LIMIT", 20)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOCKOUT_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_credentials"
+AXES_CLIENT_IP_CALLABLE = "spectrum.net.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "new_password1", "new_password2", "old_password", "refresh", "access"]
+AXES_VERBOSE = False
+
+# Number of reverse proxies in front of the app that append to X-Forwarded-For (0: trust no header).
+# The client address then is the entry that many places from the right; lockouts, rate limits and
+# the audit trail all use it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Rate limits (django-ratelimit, on the shared cache) --------------------------------------------
+
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_VIEW = "spectrum.views.rate_limited"
+RATELIMIT_IP_META_KEY = "spectrum.net.client_ip"
+RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10/m")
+RATELIMIT_API_READ = env_str("RATELIMIT_API_READ", "300/m")
+RATELIMIT_API_WRITE = env_str("RATELIMIT_API_WRITE", "60/m")
+SILENCED_SYSTEM_CHECKS = [
+    # django-ratelimit warns about every cache but Memcached. Redis is atomic and shared, which is what
+    # it needs; LocMem (no REDIS_URL) is only used by single-process development and tests.
+    "django_ratelimit.W001",
+    "django_ratelimit.E003",
+]
+
+# --- REST API ---------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # JWT first: its WWW-Authenticate header turns anonymous requests into 401, not 403.
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RoleModelPermissions"],
+    "DEFAULT_PAGINATION_CLASS": "spectrum.api.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["spectrum.api.UserRateThrottle"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "spectrum.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env_int("JWT_REFRESH_HOURS", 8)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Spectrum API",
+    "DESCRIPTION": "Patient records and scheduling for outpatient mental health clinics.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+# --- Audit trail ------------------------------------------------------------------------------------
+
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEvent"
+AUDITLOG_INCLUDE_ALL_MODELS = False
+AUDITLOG_MASK_CALLABLE = "audit.masking.mask_value"
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+
+# --- Security headers -------------------------------------------------------------------------------
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+if IS_PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # Behind a TLS-terminating proxy that already redirects, set SECURE_SSL_REDIRECT=false.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 63072000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    # Only when the proxy sets X-Forwarded-Proto and strips it from client requests.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Internationalisation and the clinic ------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+# The clinic's wall clock: appointments are stored as local date + time in this zone.
+TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
+USE_I18N = True
+USE_TZ = True
+CLINIC_NAME = env_str("CLINIC_NAME", "Spectrum Clinic")
+
+# --- Static files -----------------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Development serves static files from the app folders through WhiteNoise, without collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+if DEBUG:
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+
+# --- Logging: no PHI, ever. Request logs carry the request id, method, status and route only. ---------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"no_query_string": {"()": "spectrum.logging.StripQueryStringFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["no_query_string"]}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's request logger prints full paths (which may carry search terms); ours logs safely.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "axes": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
+}

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from spectrum import views
+
+admin.site.site_header = "Spectrum administration"
+admin.site.site_title = "Spectrum admin"
+admin.site.index_title = "Clinic data and accounts"
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("health/", views.health, name="health"),
+    path("accounts/", include("accounts.urls")),
+    path("admin/login/", views.admin_login),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The docs page is for signed-in staff: anonymous visitors go to the login page like everywhere else.
+    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+]

@@ -1,0 +1,118 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import Role, User
+from accounts.permissions import ROLE_PERMISSIONS, role_has_permission, sync_role_groups
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_role_has_a_group_created_by_migration():
+    assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
+
+
+def test_admin_group_holds_every_permission_and_read_only_the_audit_log():
+    admin = Group.objects.get(name=Role.ADMIN)
+    assert admin.permissions.filter(codename="change_user").exists()
+    assert admin.permissions.filter(codename="view_auditevent").exists()
+    read_only = Group.objects.get(name=Role.READ_ONLY)
+    assert set(read_only.permissions.values_list("codename", flat=True)) == {"view_auditevent"}
+    for role in (Role.DOCTOR, Role.NURSE, Role.STAFF):
+        assert not Group.objects.get(name=role).permissions.filter(content_type__app_label="accounts").exists()
+
+
+def test_matrix_is_the_single_source():
+    assert set(ROLE_PERMISSIONS) == set(Role.values)
+    assert role_has_permission(Role.ADMIN, "anything.at_all")
+    assert not role_has_permission(Role.STAFF, "accounts.view_user")
+
+
+def test_sync_is_idempotent_and_restores_the_matrix():
+    group = Group.objects.get(name=Role.READ_ONLY)
+    group.permissions.clear()
+    sync_role_groups()
+    sync_role_groups()
+    assert list(group.permissions.values_list("codename", flat=True)) == ["view_auditevent"]
+
+
+def test_create_user_puts_user_in_role_group():
+    user = User.objects.create_user(
+        email="Nurse@Clinic.TEST", password="x-Long-enough-1", role=Role.NURSE, full_name="N"
+    )
+    assert user.email == "nurse@clinic.test"
+    assert list(user.groups.values_list("name", flat=True)) == ["nurse"]
+    assert not user.is_staff
+    assert not user.has_perm("accounts.view_user")
+
+
+def test_changing_role_moves_user_to_new_group():
+    user = UserFactory(role=Role.STAFF)
+    user.role = Role.ADMIN
+    user.save()
+    user = User.objects.get(pk=user.pk)
+    assert list(user.groups.values_list("name", flat=True)) == ["admin"]
+    assert user.is_staff
+    assert user.has_perm("accounts.change_user")
+
+
+def test_createsuperuser_gets_admin_role(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "Super-Secret-123!")
+    call_command("createsuperuser", "--noinput", "--email", "root@clinic.test", "--full_name", "Root")
+    user = User.objects.get(email="root@clinic.test")
+    assert user.role == Role.ADMIN
+    assert user.is_superuser and user.is_staff
+
+
+@pytest.mark.parametrize(
+    ("role", "visible", "hidden"),
+    [
+        (Role.ADMIN, ["Dashboard", "Admin"], []),
+        (Role.DOCTOR, ["Dashboard"], ["Admin"]),
+        (Role.NURSE, ["Dashboard"], ["Admin"]),
+        (Role.STAFF, ["Dashboard"], ["Admin"]),
+        (Role.READ_ONLY, ["Dashboard"], ["Admin"]),
+    ],
+)
+def test_navigation_matches_role(client, user_for_role, role, visible, hidden):
+    client.force_login(user_for_role(role))
+    response = client.get(reverse("dashboard"))
+    nav = [item["label"] for item in response.context["navigation"]]
+    for label in visible:
+        assert label in nav
+    for label in hidden:
+        assert label not in nav
+    assert user_for_role(role).get_role_display() in response.content.decode()
+
+
+def test_admin_site_is_for_admins_only(client, admin_user, staff_user):
+    client.force_login(staff_user)
+    response = client.get("/admin/")
+    assert response.status_code == 302  # not staff: the admin sends non-staff to sign in
+    client.force_login(admin_user)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/accounts/user/").status_code == 200
+    assert client.get("/admin/auth/group/").status_code == 200
+
+
+def test_admin_cannot_delete_users_in_admin(client, admin_user, staff_user):
+    client.force_login(admin_user)
+    response = client.post(f"/admin/accounts/user/{staff_user.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert User.objects.filter(pk=staff_user.pk).exists()
+
+
+def test_admin_creates_user_in_admin_with_password_policy(client, admin_user):
+    client.force_login(admin_user)
+    url = "/admin/accounts/user/add/"
+    weak = {"email": "new@clinic.test", "full_name": "New", "role": "nurse", "password1": "short", "password2": "short"}
+    response = client.post(url, weak)
+    assert response.status_code == 200
+    assert "at least 12 characters" in response.content.decode()
+    assert not User.objects.filter(email="new@clinic.test").exists()
+    strong = {**weak, "password1": "Quite-Long-Pass-9", "password2": "Quite-Long-Pass-9"}
+    response = client.post(url, strong)
+    assert response.status_code == 302
+    assert User.objects.get(email="new@clinic.test").role == Role.NURSE

@@ -1,0 +1,81 @@
+"""Personas (one user per role, plus anonymous) and test-only settings."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from tests.factories import PASSWORD, UserFactory
+
+ROLES = [Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.STAFF, Role.READ_ONLY]
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache: no test inherits another's."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(email="admin@clinic.test", full_name="Ada Admin", role=Role.ADMIN)
+
+
+@pytest.fixture
+def doctor_user(db):
+    return UserFactory(email="doctor@clinic.test", full_name="Dora Doctor", role=Role.DOCTOR)
+
+
+@pytest.fixture
+def nurse_user(db):
+    return UserFactory(email="nurse@clinic.test", full_name="Nell Nurse", role=Role.NURSE)
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(email="staff@clinic.test", full_name="Stan Staff", role=Role.STAFF)
+
+
+@pytest.fixture
+def read_only_user(db):
+    return UserFactory(email="auditor@clinic.test", full_name="Rita Readonly", role=Role.READ_ONLY)
+
+
+@pytest.fixture
+def user_for_role(db):
+    """``user_for_role("nurse")`` -> a user with that role."""
+
+    def make(role: str):
+        return UserFactory(email=f"{role}@clinic.test", role=role)
+
+    return make
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def api_client_for(db):
+    """``api_client_for(user)`` -> an APIClient authenticated with a real JWT access token for ``user``."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        return client
+
+    return make
