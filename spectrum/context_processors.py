@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 class NavItem:
     label: str
     url_name: str
+    description: str = ""
     permission: str | None = None  # None: every signed-in user
     admin_site: bool = False
 
@@ -16,12 +17,17 @@ class NavItem:
 # The main navigation. An entry shows when the user may use it and its page exists (features arrive
 # issue by issue; an entry whose URL is not defined yet is left out rather than linking to a 404).
 NAVIGATION = [
-    NavItem("Dashboard", "dashboard"),
-    NavItem("Patients", "patients:patient-list", "patients.view_patient"),
-    NavItem("Calendar", "scheduling:calendar", "scheduling.view_appointment"),
-    NavItem("Authorizations", "scheduling:authorization-list", "scheduling.view_authorization"),
-    NavItem("Audit", "audit:event-list", "audit.view_auditevent"),
-    NavItem("Admin", "admin:index", admin_site=True),
+    NavItem("Dashboard", "dashboard", "Today at a glance"),
+    NavItem("Patients", "patients:patient-list", "Find, register and update patient records", "patients.view_patient"),
+    NavItem("Calendar", "scheduling:calendar", "Book appointments and mark attendance", "scheduling.view_appointment"),
+    NavItem(
+        "Authorizations",
+        "scheduling:authorization-list",
+        "Insurance authorizations and units",
+        "scheduling.view_authorization",
+    ),
+    NavItem("Audit", "audit:event-list", "Who viewed or changed what, and when", "audit.view_auditevent"),
+    NavItem("Admin", "admin:index", "Users, roles, lockouts and reference data", admin_site=True),
 ]
 
 
@@ -38,7 +44,7 @@ def navigation_for(request: HttpRequest) -> list[dict[str, object]]:
         except NoReverseMatch:
             continue
         active = request.path == url if url == "/" else request.path.startswith(url)
-        items.append({"label": item.label, "url": url, "active": active})
+        items.append({"label": item.label, "url": url, "active": active, "description": item.description})
     return items
 
 

@@ -1,0 +1,79 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Role
+from tests.browser.conftest import sign_in
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NAVIGATION = {
+    Role.ADMIN: ["Dashboard", "Admin"],
+    Role.DOCTOR: ["Dashboard"],
+    Role.NURSE: ["Dashboard"],
+    Role.STAFF: ["Dashboard"],
+    Role.READ_ONLY: ["Dashboard"],
+}
+
+
+@pytest.mark.parametrize("role", list(NAVIGATION))
+def test_each_role_signs_in_and_sees_its_navigation(page, screenshot, role):
+    user = UserFactory(email=f"{role}@clinic.test", full_name=f"Test {role}", role=role)
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
+    sign_in(page, user.email, PASSWORD)
+    expect(page.get_by_role("heading", name=f"Welcome, Test {role}")).to_be_visible()
+    expect(page.get_by_test_id("current-role")).to_have_text(user.get_role_display())
+    nav = page.get_by_role("navigation", name="Main").get_by_role("listitem")
+    expect(nav).to_have_text(NAVIGATION[role])
+    screenshot(page, f"dashboard-{role}")
+
+
+def test_wrong_password_shows_message(page):
+    user = UserFactory()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("The email or password is not correct")
+
+
+def test_inactivity_signs_the_user_out_and_says_why(page, settings, screenshot):
+    settings.SESSION_IDLE_TIMEOUT = 2
+    user = UserFactory()
+    sign_in(page, user.email, PASSWORD)
+    # No clicks: the page's own timer takes the user to the login page once the session has expired.
+    expect(page).to_have_url(re.compile(r"/accounts/login/"), timeout=15_000)
+    message = page.locator(".message").filter(has_text="signed out after 1 minute of inactivity")
+    expect(message).to_be_visible()
+    screenshot(page, "inactivity-logout")
+    message.get_by_role("button", name="Close message").click()
+    expect(message).to_have_count(0)
+
+
+def test_success_message_disappears_after_five_seconds(page):
+    user = UserFactory()
+    sign_in(page, user.email, PASSWORD)
+    page.get_by_role("link", name="Change your password").click()
+    page.get_by_label("Old password").fill(PASSWORD)
+    page.locator("#id_new_password1").fill("Brand-New-Pass-55")
+    page.get_by_label("New password confirmation").fill("Brand-New-Pass-55")
+    page.get_by_role("button", name="Change password").click()
+    message = page.locator(".message").filter(has_text="Your password has been changed.")
+    expect(message).to_be_visible()
+    expect(message).to_have_count(0, timeout=8_000)
+
+
+def test_phone_layout_has_a_menu(browser, live_server, screenshot):
+    user = UserFactory(role=Role.ADMIN, full_name="Phone Admin")
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, user.email, PASSWORD)
+    nav_link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin")
+    expect(nav_link).to_be_hidden()
+    page.get_by_role("button", name="Menu").click()
+    expect(nav_link).to_be_visible()
+    screenshot(page, "phone-menu")
+    context.close()
