@@ -104,7 +104,7 @@ def required_secret(name: str) -> str:
 
 SECRET_KEY = required_secret("SECRET_KEY")
 # Fernet keys, comma-separated: the first encrypts, all decrypt (key rotation).
-FIELD_ENCRYPTION_KEY = required_secret("FIELD_ENCRYPTION_KEY")
+FIELD_ENCRYPTION_KEY = [key.strip() for key in required_secret("FIELD_ENCRYPTION_KEY").split(",") if key.strip()]
 # HMAC key for exact-match lookup columns (e.g. SSN) that must never be decrypted to search.
 SEARCH_HASH_KEY = required_secret("SEARCH_HASH_KEY")
 
@@ -361,6 +361,8 @@ if IS_PRODUCTION:
     CSRF_COOKIE_SECURE = True
     # Behind a TLS-terminating proxy that already redirects, set SECURE_SSL_REDIRECT=false.
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers and the Docker HEALTHCHECK probe plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 63072000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

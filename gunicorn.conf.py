@@ -1,0 +1,63 @@
+"""Gunicorn settings for Spectrum: `gunicorn -c gunicorn.conf.py spectrum.wsgi:application`.
+
+Tuned by environment variables (all optional): PORT, WEB_CONCURRENCY, GUNICORN_THREADS, FORWARDED_ALLOW_IPS,
+LOG_LEVEL. See .env.example.
+"""
+
+import os
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    # An empty value (e.g. `WEB_CONCURRENCY=` in .env) means "use the default", as in settings.py.
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# All interfaces: inside a container the port is only reachable where Docker publishes it.
+bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
+
+# 2 x cores + 1 is gunicorn's rule of thumb; capped because os.cpu_count() sees the host's cores, not the
+# container's CPU limit, and every worker x thread holds its own database connection (CONN_MAX_AGE=60).
+workers = _env_int("WEB_CONCURRENCY", min(2 * (os.cpu_count() or 1) + 1, 8))
+
+# Threads let one worker overlap requests that wait on PostgreSQL or Redis, for little extra memory.
+worker_class = "gthread"
+threads = _env_int("GUNICORN_THREADS", 4)
+
+# A request still running after 30 s is stuck: kill the worker rather than hold the slot forever.
+timeout = 30
+# On restart or deploy, give in-flight requests the same 30 s to finish.
+graceful_timeout = 30
+# Keep idle connections from a reverse proxy open briefly so it can reuse them.
+keepalive = 5
+
+# Recycle each worker after about 1000 requests, so a slow leak cannot grow memory without bound; the
+# jitter keeps workers from all restarting at the same moment.
+max_requests = 1000
+max_requests_jitter = 100
+
+# Off: each worker imports the app and opens its own database and Redis connections after the fork,
+# so no socket is shared between processes, and a HUP reload picks up new code.
+preload_app = False
+
+# Only these addresses may set X-Forwarded-Proto & co. When the proxy is trusted here, gunicorn itself
+# marks its requests as https (Django's request.is_secure()), even with SECURE_PROXY_SSL_HEADER off.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1"
+
+# No runtime control socket (gunicorn >= 25): nothing uses it, and the image's user has no home to put it in.
+control_socket_disable = True
+
+# The heartbeat file is touched constantly; on a disk-backed container filesystem that can stall workers.
+if Path("/dev/shm").is_dir():
+    worker_tmp_dir = "/dev/shm"
+
+# --- Logging: no PHI. -----------------------------------------------------------------------------
+# Access log to stdout, error log to stderr (the container runtime collects both).
+accesslog = "-"
+errorlog = "-"
+loglevel = (os.environ.get("LOG_LEVEL", "").strip() or "info").lower()
+# Path only (%(U)s), never the request line (%(r)s) or query string (%(q)s): search terms in query strings
+# can be patient names. No referrer (it carries the previous page's query string) and no client address
+# or user agent, matching the app's own request logs: time, request id, method, path, status, size, duration.
+access_log_format = "%(t)s %({x-request-id}o)s %(m)s %(U)s %(s)s %(B)s %(M)sms"
