@@ -2,16 +2,8 @@
 
 Each role is a Django group (created and kept in step by data migrations through ``sync_role_groups``)
 whose model permissions come from ``ROLE_PERMISSIONS`` below, so Django admin shows them and
-``user.has_perm`` answers for pages, the API and admin alike. Later features extend the matrix here
-and add a data migration that calls ``sync_role_groups``.
-
-| role      | users & admin site | audit log | patients (issue 3) … |
-|-----------|--------------------|-----------|----------------------|
-| admin     | everything         | read      | everything           |
-| doctor    | –                  | –         | see README           |
-| nurse     | –                  | –         |                      |
-| staff     | –                  | –         |                      |
-| read_only | –                  | read      | read, never SSN      |
+``user.has_perm`` answers for pages, the API and admin alike. A feature that adds models extends the
+matrix here and adds a data migration calling ``sync_role_groups``. The README shows the same matrix.
 """
 
 from fnmatch import fnmatchcase
@@ -24,12 +16,16 @@ from rest_framework import permissions
 from accounts.models import Role
 
 # Permission names are "app_label.codename"; shell-style wildcards select several.
+PATIENT_EDITING = {"patients.view_patient", "patients.add_patient", "patients.change_patient"}
+PATIENT_CLINICAL = {"patients.view_clinical", "patients.change_clinical", "patients.view_ssn", "patients.change_ssn"}
+
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.ADMIN: {"*"},
-    Role.DOCTOR: set(),
-    Role.NURSE: set(),
-    Role.STAFF: set(),
-    Role.READ_ONLY: {"audit.view_auditevent"},
+    Role.DOCTOR: PATIENT_EDITING | PATIENT_CLINICAL | {"patients.deactivate_patient"},
+    Role.NURSE: PATIENT_EDITING | PATIENT_CLINICAL,
+    Role.STAFF: PATIENT_EDITING,
+    # Reads everything except the SSN (not even masked); writes nothing.
+    Role.READ_ONLY: {"audit.view_auditevent", "patients.view_patient", "patients.view_clinical"},
 }
 
 
@@ -111,3 +107,61 @@ class IsAuthenticatedActive(permissions.IsAuthenticated):
 
     def has_permission(self, request, view) -> bool:
         return super().has_permission(request, view) and request.user.is_active
+
+
+# --- Patients -----------------------------------------------------------------------------------------
+
+
+def can_view_inactive_patients(user: Any) -> bool:
+    return user.has_perm("patients.reactivate_patient")
+
+
+def can_view_patient(user: Any, patient: Any) -> bool:
+    """Whether ``user`` may know ``patient`` exists (views answer 404 otherwise)."""
+    return user.has_perm("patients.view_patient") and (patient.is_active or can_view_inactive_patients(user))
+
+
+def can_add_patient(user: Any) -> bool:
+    return user.has_perm("patients.add_patient")
+
+
+def can_change_patient(user: Any, patient: Any) -> bool:
+    return user.has_perm("patients.change_patient") and can_view_patient(user, patient)
+
+
+def can_deactivate_patient(user: Any, patient: Any) -> bool:
+    return patient.is_active and user.has_perm("patients.deactivate_patient")
+
+
+def can_reactivate_patient(user: Any, patient: Any) -> bool:
+    return not patient.is_active and user.has_perm("patients.reactivate_patient")
+
+
+def patient_hidden_fields(user: Any) -> set[str]:
+    """Fields of a patient ``user`` may not see: absent from their pages and API answers."""
+    from patients.models import CLINICAL_FIELDS
+
+    hidden: set[str] = set()
+    if not user.has_perm("patients.view_clinical"):
+        hidden |= set(CLINICAL_FIELDS)
+    if not user.has_perm("patients.view_ssn"):
+        hidden |= {"ssn", "ssn_masked"}
+    return hidden
+
+
+def patient_unwritable_fields(user: Any) -> set[str]:
+    """Fields of a patient ``user`` may not set: refused with a message, never silently dropped."""
+    from patients.models import CLINICAL_FIELDS
+
+    unwritable: set[str] = set()
+    if not user.has_perm("patients.change_clinical"):
+        unwritable |= set(CLINICAL_FIELDS)
+    if not user.has_perm("patients.change_ssn"):
+        unwritable.add("ssn")
+    if not user.has_perm("patients.change_patient_number"):
+        unwritable.add("patient_number")
+    return unwritable
+
+
+def can_view_change_history(user: Any) -> bool:
+    return can_view_audit_log(user)

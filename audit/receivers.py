@@ -30,8 +30,10 @@ def fill_request_context(sender: Any, instance: AuditEvent, **kwargs: Any) -> No
     if instance.actor is not None:
         instance.actor_email = instance.actor.email
         instance.actor_role = instance.actor.role
+    model = instance.content_type.model_class() if instance.content_type_id else None
+    if instance.patient_id is None and model is not None and model._meta.label == "patients.Patient":
+        instance.patient_id = instance.object_id
     if not instance.event:
-        model = instance.content_type.model_class() if instance.content_type_id else None
         verb = {0: "created", 1: "updated", 2: "deleted", 3: "viewed"}[instance.action]
         label = f"{model._meta.app_label}.{model._meta.model_name}" if model else "unknown"
         instance.event = f"{label}.{verb}"

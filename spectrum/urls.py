@@ -11,12 +11,14 @@ admin.site.index_title = "Clinic data and accounts"
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("patients.api.urls")),
 ]
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("health/", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
+    path("patients/", include("patients.urls")),
     path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -1,0 +1,62 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts import permissions
+from patients.models import Patient
+
+READ_ONLY_FIELDS = [
+    "id", "age", "ssn_masked", "is_active", "created_at", "updated_at", "created_by", "updated_by",
+    "last_accessed_at", "access_count",
+]  # fmt: skip
+WRITABLE_FIELDS = [
+    "patient_number", "first_name", "last_name", "preferred_name", "date_of_birth", "gender", "marital_status",
+    "occupation", "session", "phone", "email", "address", "city", "state", "zip_code", "emergency_contact_name",
+    "emergency_contact_phone", "insurance_type", "insurance_provider", "insurance_number", "medicaid_id",
+    "referral_source", "psr_date", "treatment_start_date", "treatment_end_date", "diagnosis", "diagnosis_codes",
+    "allergies", "medical_history", "current_medications", "blood_type", "ssn",
+]  # fmt: skip
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    """A patient as the requesting user may see it: fields their role may not see are absent.
+
+    Writing a field the role may not set is a 400 with that field's message, never silently ignored.
+    Validation beyond the field's shape runs in the service (the model's ``full_clean``).
+    """
+
+    age = serializers.IntegerField(read_only=True)
+    ssn = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=11)
+    ssn_masked = serializers.CharField(read_only=True)
+    diagnosis_codes = serializers.ListField(
+        child=serializers.CharField(max_length=10), required=False, max_length=4
+    )
+
+    class Meta:
+        model = Patient
+        fields = READ_ONLY_FIELDS + WRITABLE_FIELDS
+        read_only_fields = READ_ONLY_FIELDS
+        extra_kwargs = {
+            # Uniqueness is checked case-insensitively by the model, with a message naming the conflict.
+            "patient_number": {"validators": [], "required": False},
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            for name in permissions.patient_hidden_fields(request.user):
+                self.fields.pop(name, None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        request = self.context["request"]
+        sent = set(getattr(self, "initial_data", {}) or {})
+        refused = sorted(
+            sent & (permissions.patient_unwritable_fields(request.user) | permissions.patient_hidden_fields(request.user))
+        )
+        if refused:
+            raise serializers.ValidationError({field: ["Your role may not set this field."] for field in refused})
+        unknown = sorted(sent - set(WRITABLE_FIELDS) - set(READ_ONLY_FIELDS) - {"allow_duplicate"})
+        if unknown:
+            raise serializers.ValidationError({field: ["Unknown field."] for field in unknown})
+        return attrs

@@ -1,0 +1,108 @@
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.permissions import RoleModelPermissions
+from patients import selectors, services
+from patients.api.serializers import PatientSerializer
+from patients.filters import PatientFilter
+from spectrum.api import PageNumberPagination
+from spectrum.pagination import LargeTablePaginator
+
+
+class PatientPermissions(RoleModelPermissions):
+    """DELETE deactivates, so it needs the deactivate permission rather than delete."""
+
+    perms_map = {**RoleModelPermissions.perms_map, "DELETE": ["%(app_label)s.deactivate_%(model_name)s"]}
+
+
+class PatientPagination(PageNumberPagination):
+    """Counts stop at 10,000 and deep pages stay cheap (see spectrum.pagination)."""
+
+    django_paginator_class = LargeTablePaginator
+
+
+def _truthy(value: object) -> bool:
+    return str(value).lower() in {"1", "true", "yes", "on"}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("ordering", OpenApiTypes.STR, description="last_name (default), first_name, "
+                             "patient_number, date_of_birth, city, created_at; prefix - for descending"),
+        ]
+    ),
+    create=extend_schema(parameters=[OpenApiParameter("allow_duplicate", OpenApiTypes.BOOL)]),
+)
+class PatientViewSet(viewsets.ModelViewSet):
+    """Patients. DELETE deactivates (204); a deactivated patient is 404 except for administrators.
+
+    A likely duplicate (same name and date of birth, or same SSN) answers 409 unless ``allow_duplicate=true``.
+    """
+
+    serializer_class = PatientSerializer
+    permission_classes = [PatientPermissions]
+    pagination_class = PatientPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PatientFilter
+
+    def get_queryset(self):
+        return selectors.patients_visible_to(self.request.user)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.action != "list":
+            return queryset
+        ordering = self.request.query_params.get("ordering", "last_name")
+        if ordering.lstrip("-") not in selectors.SORTABLE:
+            raise ValidationError({"ordering": [f"Sort by one of: {', '.join(selectors.SORTABLE)}."]})
+        return selectors.order_patients(queryset, ordering)
+
+    def allow_duplicate(self) -> bool:
+        return _truthy(self.request.query_params.get("allow_duplicate")) or _truthy(
+            self.request.data.get("allow_duplicate", False)
+        )
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        patient = self.get_object()
+        services.record_patient_access(actor=request.user, patient=patient, channel="api")
+        return Response(self.get_serializer(patient).data)
+
+    def perform_create(self, serializer: PatientSerializer) -> None:
+        serializer.instance = self._call(
+            services.create_patient, actor=self.request.user, data=serializer.validated_data,
+            allow_duplicate=self.allow_duplicate(),
+        )
+
+    def perform_update(self, serializer: PatientSerializer) -> None:
+        serializer.instance = self._call(
+            services.update_patient, actor=self.request.user, patient=serializer.instance,
+            data=serializer.validated_data, allow_duplicate=self.allow_duplicate(),
+        )
+
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        self._call(services.deactivate_patient, actor=request.user, patient=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=PatientSerializer)
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request: Request, pk: str | None = None) -> Response:
+        patient = self._call(services.reactivate_patient, actor=request.user, patient=self.get_object())
+        return Response(self.get_serializer(patient).data)
+
+    @staticmethod
+    def _call(service, **kwargs):
+        try:
+            return service(**kwargs)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None

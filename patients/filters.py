@@ -1,0 +1,90 @@
+"""The patient list's search and filters: one FilterSet for the page (its form) and the API (its backend)."""
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts import permissions
+from patients import selectors
+from patients.models import Patient
+from patients.validation import STATE_CHOICES
+
+ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive"), ("all", "All")]
+
+
+def _active_only(value: str) -> None:
+    if value not in (None, "", "true"):
+        raise ValidationError("Only administrators can list inactive patients.")
+
+
+def _refuse(message: str):
+    def validator(value: Any) -> None:
+        if value not in (None, ""):
+            raise ValidationError(message)
+
+    return validator
+
+
+class PatientFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", label="Search")
+    gender = django_filters.ChoiceFilter(choices=Patient.Gender.choices)
+    min_age = django_filters.NumberFilter(method="filter_age", label="Age from", min_value=0, max_value=150)
+    max_age = django_filters.NumberFilter(method="filter_age", label="Age to", min_value=0, max_value=150)
+    insurance_type = django_filters.ChoiceFilter(choices=Patient.InsuranceType.choices, label="Insurance")
+    blood_type = django_filters.ChoiceFilter(choices=Patient.BloodType.choices)
+    city = django_filters.CharFilter(field_name="city", lookup_expr="iexact")
+    state = django_filters.ChoiceFilter(choices=STATE_CHOICES, method="filter_state")
+    marital_status = django_filters.ChoiceFilter(choices=Patient.MaritalStatus.choices)
+    session = django_filters.ChoiceFilter(choices=Patient.Session.choices, label="Program session")
+    is_active = django_filters.ChoiceFilter(choices=ACTIVE_CHOICES, method="filter_active", label="Status")
+
+    class Meta:
+        model = Patient
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
+        if data is not None:
+            data = data.copy()
+            if hasattr(data, "get") and "state" in data and data.get("state"):
+                data["state"] = data["state"].upper()
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        user = request.user
+        # A filter a role may not use is refused with a message, not silently ignored (which would show
+        # an unfiltered list as if it were the answer).
+        if not user.has_perm("patients.view_clinical"):
+            self.filters["blood_type"].field.validators.append(_refuse("Your role may not filter by clinical fields."))
+        if not permissions.can_view_inactive_patients(user):
+            self.filters["is_active"].field.validators.append(_active_only)
+        self.can_see_clinical = user.has_perm("patients.view_clinical")
+        self.can_see_inactive = permissions.can_view_inactive_patients(user)
+
+    def filter_queryset(self, queryset):
+        # Everyday lists show active patients; administrators ask for inactive or all explicitly.
+        if not self.form.cleaned_data.get("is_active"):
+            queryset = queryset.filter(is_active=True)
+        return super().filter_queryset(queryset)
+
+    def filter_search(self, queryset, name, value):
+        return selectors.search_patients(queryset, value)
+
+    def filter_age(self, queryset, name, value):
+        bounds = selectors.birth_date_bounds(**{name: int(value)})
+        return queryset.filter(**bounds)
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(state=value.upper())
+
+    def filter_active(self, queryset, name, value):
+        if value == "all":
+            return queryset
+        return queryset.filter(is_active=(value == "true"))
+
+    @property
+    def form(self) -> forms.Form:
+        form = super().form
+        for field in form.fields.values():
+            if isinstance(field.widget, forms.Select):
+                field.widget.attrs.setdefault("class", "select")
+        return form

@@ -1,0 +1,315 @@
+import hashlib
+import hmac
+from datetime import date
+
+from auditlog.registry import auditlog
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models.functions import Upper
+from django.urls import reverse
+from django.utils import timezone
+
+from patients import validation
+from spectrum.fields import EncryptedCharField, EncryptedListField, EncryptedTextField
+from spectrum.models import TimeStampedModel
+
+MAX_AGE_YEARS = 150
+
+# "Clinical fields" of the role matrix: shown and accepted only for roles with patients.view_clinical /
+# patients.change_clinical. The SSN has permissions of its own.
+CLINICAL_FIELDS = ("diagnosis", "diagnosis_codes", "allergies", "medical_history", "current_medications", "blood_type")
+ENCRYPTED_FIELDS = (
+    "ssn", "medicaid_id", "insurance_number", "diagnosis", "diagnosis_codes", "allergies", "medical_history",
+    "current_medications",
+)  # fmt: skip
+# Bookkeeping that changes on every read: never part of the change history.
+ACCESS_FIELDS = ("last_accessed_at", "last_accessed_by", "access_count")
+
+
+def ssn_lookup_hash(ssn: str) -> str:
+    """Keyed hash of a normalised SSN, for exact lookup without decrypting any row."""
+    return hmac.new(settings.SEARCH_HASH_KEY.encode(), ssn.encode(), hashlib.sha256).hexdigest()
+
+
+class PatientQuerySet(models.QuerySet):
+    def active(self) -> "PatientQuerySet":
+        return self.filter(is_active=True)
+
+    def with_same_identity(self, *, first_name: str, last_name: str, date_of_birth: date | None, ssn_hash: str):
+        """Likely duplicates: same first and last name and date of birth, or the same SSN."""
+        query = models.Q(pk__in=[])
+        if first_name and last_name and date_of_birth:
+            query |= models.Q(
+                first_name__iexact=first_name, last_name__iexact=last_name, date_of_birth=date_of_birth
+            )
+        if ssn_hash:
+            query |= models.Q(ssn_hash=ssn_hash)
+        return self.filter(query)
+
+
+class Patient(TimeStampedModel):
+    class Gender(models.TextChoices):
+        MALE = "male", "Male"
+        FEMALE = "female", "Female"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
+    class MaritalStatus(models.TextChoices):
+        SINGLE = "single", "Single"
+        MARRIED = "married", "Married"
+        DIVORCED = "divorced", "Divorced"
+        WIDOWED = "widowed", "Widowed"
+        SEPARATED = "separated", "Separated"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Session(models.TextChoices):
+        AM = "AM", "AM"
+        PM = "PM", "PM"
+
+    class InsuranceType(models.TextChoices):
+        PRIVATE = "private", "Private"
+        MEDICARE = "medicare", "Medicare"
+        MEDICAID = "medicaid", "Medicaid"
+        UNINSURED = "uninsured", "Uninsured"
+        OTHER = "other", "Other"
+
+    class BloodType(models.TextChoices):
+        A_POS = "A+", "A+"
+        A_NEG = "A-", "A−"
+        B_POS = "B+", "B+"
+        B_NEG = "B-", "B−"
+        AB_POS = "AB+", "AB+"
+        AB_NEG = "AB-", "AB−"
+        O_POS = "O+", "O+"
+        O_NEG = "O-", "O−"
+
+    # Identity
+    patient_number = models.CharField(
+        max_length=20, unique=True, blank=True, help_text="Left blank, the next number (P000123) is assigned."
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField()
+    gender = models.CharField(max_length=10, choices=Gender.choices, default=Gender.UNKNOWN)
+    marital_status = models.CharField(max_length=10, choices=MaritalStatus.choices, default=MaritalStatus.UNKNOWN)
+    occupation = models.CharField(max_length=100, blank=True)
+    session = models.CharField("program session", max_length=2, choices=Session.choices, blank=True)
+
+    # Contact
+    phone = models.CharField(max_length=20, blank=True, validators=[validation.validate_phone])
+    email = models.EmailField(max_length=254, blank=True)
+    address = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    # No `choices` here: "fl" is accepted and stored as "FL" (clean() normalises after the validator).
+    state = models.CharField(max_length=2, blank=True, validators=[validation.validate_state])
+    zip_code = models.CharField("ZIP code", max_length=10, blank=True, validators=[validation.validate_zip])
+    emergency_contact_name = models.CharField(max_length=150, blank=True)
+    emergency_contact_phone = models.CharField(max_length=20, blank=True, validators=[validation.validate_phone])
+
+    # Insurance
+    insurance_type = models.CharField(max_length=10, choices=InsuranceType.choices, blank=True)
+    insurance_provider = models.CharField(max_length=100, blank=True)
+    insurance_number = EncryptedCharField(max_length=50, blank=True)
+    medicaid_id = EncryptedCharField("Medicaid ID", max_length=50, blank=True)
+
+    # Program
+    referral_source = models.CharField(max_length=150, blank=True)
+    psr_date = models.DateField("PSR date", null=True, blank=True)
+    treatment_start_date = models.DateField(null=True, blank=True)
+    treatment_end_date = models.DateField(null=True, blank=True)
+
+    # Clinical
+    diagnosis = EncryptedTextField(blank=True)
+    diagnosis_codes = EncryptedListField(
+        "diagnosis codes (ICD-10-CM)", blank=True, default=list, validators=[validation.validate_diagnosis_codes]
+    )
+    allergies = EncryptedTextField(blank=True)
+    medical_history = EncryptedTextField(blank=True)
+    current_medications = EncryptedTextField(blank=True)
+    blood_type = models.CharField(max_length=3, choices=BloodType.choices, blank=True)
+
+    # SSN: encrypted; looked up through a keyed hash; shown only as ***-**-1234.
+    ssn = EncryptedCharField("SSN", max_length=11, blank=True, validators=[validation.validate_ssn])
+    ssn_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    ssn_last4 = models.CharField(max_length=4, blank=True, editable=False)
+
+    # Bookkeeping
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    last_accessed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_accessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    access_count = models.PositiveIntegerField(default=0, editable=False)
+
+    # Search: one lower-case text of every searchable field (phone as digits), trigram-indexed on PostgreSQL.
+    search_document = models.TextField(blank=True, editable=False)
+    phone_digits = models.CharField(max_length=10, blank=True, editable=False, db_index=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        permissions = [
+            ("view_clinical", "Can view clinical fields"),
+            ("change_clinical", "Can change clinical fields"),
+            ("view_ssn", "Can view the masked SSN"),
+            ("change_ssn", "Can enter the SSN"),
+            ("deactivate_patient", "Can deactivate patients"),
+            ("reactivate_patient", "Can reactivate patients and see inactive ones"),
+            ("change_patient_number", "Can change patient numbers"),
+        ]
+        constraints = [
+            models.UniqueConstraint(Upper("patient_number"), name="patients_patient_number_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(treatment_end_date__isnull=True)
+                | models.Q(treatment_start_date__isnull=True)
+                | models.Q(treatment_end_date__gte=models.F("treatment_start_date")),
+                name="patients_treatment_end_after_start",
+            ),
+        ]
+        indexes = [
+            # Sorted listing (the default order) and its paging, covering the active filter.
+            models.Index(fields=["is_active", "last_name", "first_name", "id"], name="patients_active_name_idx"),
+            models.Index(fields=["date_of_birth"], name="patients_dob_idx"),
+            # On PostgreSQL a pg_trgm GIN index on search_document is added by migration 0002.
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name} ({self.patient_number})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("patients:patient-detail", args=[self.pk])
+
+    # --- Derived values ---
+
+    @property
+    def age(self) -> int | None:
+        return age_on(self.date_of_birth, timezone.localdate()) if self.date_of_birth else None
+
+    @property
+    def ssn_masked(self) -> str:
+        return f"***-**-{self.ssn_last4}" if self.ssn_last4 else ""
+
+    @property
+    def display_name(self) -> str:
+        preferred = f" “{self.preferred_name}”" if self.preferred_name else ""
+        return f"{self.first_name}{preferred} {self.last_name}"
+
+    # --- Rules (forms, API and admin all run them through full_clean) ---
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+
+        def check(field: str, normalise) -> None:
+            try:
+                setattr(self, field, normalise(getattr(self, field)))
+            except ValidationError as exc:
+                errors.setdefault(field, []).extend(exc.messages)
+
+        for field in ("first_name", "last_name", "preferred_name", "occupation", "address", "city",
+                      "emergency_contact_name", "insurance_provider", "referral_source"):  # fmt: skip
+            setattr(self, field, " ".join((getattr(self, field) or "").split()))
+        for field in ("first_name", "last_name"):
+            if not getattr(self, field):
+                errors.setdefault(field, []).append("This field cannot be blank.")
+        self.email = (self.email or "").strip().lower()
+        self.patient_number = (self.patient_number or "").strip().upper()
+        check("phone", validation.normalize_phone)
+        check("emergency_contact_phone", validation.normalize_phone)
+        check("zip_code", validation.normalize_zip)
+        check("state", validation.normalize_state)
+        check("ssn", validation.normalize_ssn)
+        check("diagnosis_codes", validation.normalize_diagnosis_codes)
+
+        today = timezone.localdate()
+        if self.date_of_birth:
+            if self.date_of_birth > today:
+                errors.setdefault("date_of_birth", []).append("Date of birth cannot be in the future.")
+            elif age_on(self.date_of_birth, today) > MAX_AGE_YEARS:
+                errors.setdefault("date_of_birth", []).append(
+                    f"Date of birth gives an age over {MAX_AGE_YEARS} years; check the year."
+                )
+        if self.treatment_start_date and self.treatment_end_date and self.treatment_end_date < self.treatment_start_date:
+            errors.setdefault("treatment_end_date", []).append("Treatment end date cannot be before the start date.")
+        if self.patient_number:
+            clash = Patient.objects.filter(patient_number__iexact=self.patient_number).exclude(pk=self.pk).first()
+            if clash is not None:
+                errors.setdefault("patient_number", []).append(
+                    f"Patient number {self.patient_number} is already used by another patient ({clash.patient_number})."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_unique(self, exclude=None) -> None:
+        # patient_number uniqueness is checked case-insensitively in clean(), with a clearer message.
+        super().validate_unique(exclude=[*(exclude or []), "patient_number"])
+
+    def validate_constraints(self, exclude=None) -> None:
+        super().validate_constraints(exclude=[*(exclude or []), "patient_number"])
+
+    def refresh_derived_fields(self) -> None:
+        """Recompute the lookup columns from the editable fields (called on every save)."""
+        self.phone_digits = validation.digits(self.phone)[-10:]
+        self.ssn_hash = ssn_lookup_hash(self.ssn) if self.ssn else ""
+        self.ssn_last4 = self.ssn[-4:] if self.ssn else ""
+        parts = [
+            self.first_name, self.last_name, self.preferred_name, self.patient_number, self.email,
+            self.phone_digits, self.address, self.city, self.state, self.occupation,
+        ]  # fmt: skip
+        self.search_document = " ".join(part.lower() for part in parts if part)
+
+    def save(self, *args, **kwargs) -> None:
+        self.refresh_derived_fields()
+        with transaction.atomic():
+            if not self.patient_number:
+                self.patient_number = next_patient_number()
+            super().save(*args, **kwargs)
+
+
+def age_on(born: date, today: date) -> int:
+    return relativedelta(today, born).years
+
+
+class PatientNumberSequence(models.Model):
+    """The last patient number handed out. One row; locked while a number is taken."""
+
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"P{self.last_value:06d}"
+
+
+def next_patient_number() -> str:
+    """The next free ``P000123`` number. Call inside a transaction."""
+    return next_patient_numbers(1)[0]
+
+
+def next_patient_numbers(count: int) -> list[str]:
+    """Reserve ``count`` consecutive free numbers (bulk loading takes a block in one step)."""
+    sequence, _ = PatientNumberSequence.objects.select_for_update().get_or_create(pk=1)
+    numbers: list[str] = []
+    value = sequence.last_value
+    while len(numbers) < count:
+        candidates = [f"P{value + i:06d}" for i in range(1, count - len(numbers) + 1)]
+        value += len(candidates)
+        taken = set(Patient.objects.filter(patient_number__in=candidates).values_list("patient_number", flat=True))
+        numbers.extend(number for number in candidates if number not in taken)
+    sequence.last_value = value
+    sequence.save(update_fields=["last_value"])
+    return numbers
+
+
+auditlog.register(
+    Patient,
+    exclude_fields=[*ACCESS_FIELDS, "updated_at", "search_document", "phone_digits", "ssn_hash", "ssn_last4"],
+    mask_fields=list(ENCRYPTED_FIELDS),
+)

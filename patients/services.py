@@ -1,0 +1,127 @@
+"""Creating, changing, deactivating and opening patient records: one path for pages, the API and admin."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import permissions
+from audit import services as audit
+from patients.models import Patient, ssn_lookup_hash
+from patients.validation import normalize_ssn
+from spectrum.exceptions import ConflictError
+
+
+class DuplicatePatientError(ConflictError):
+    """A likely duplicate exists; the user must confirm (``allow_duplicate``) to go on."""
+
+    def __init__(self, duplicates: list[Patient]) -> None:
+        numbers = ", ".join(patient.patient_number for patient in duplicates)
+        super().__init__(
+            f"A patient with the same name and date of birth, or the same SSN, already exists ({numbers}). "
+            "Check that this is a different person before saving.",
+            extra={"duplicates": [{"id": p.pk, "patient_number": p.patient_number} for p in duplicates]},
+        )
+        self.duplicates = duplicates
+
+
+def _refuse_unwritable(actor: Any, data: dict[str, Any]) -> None:
+    refused = sorted(set(data) & permissions.patient_unwritable_fields(actor))
+    if refused:
+        raise ValidationError({field: ["Your role may not set this field."] for field in refused})
+
+
+def find_duplicates(patient: Patient) -> list[Patient]:
+    """Other records that look like the same person (same name and birth date, or same SSN)."""
+    ssn_hash = ssn_lookup_hash(normalize_ssn(patient.ssn)) if patient.ssn else ""
+    candidates = Patient.objects.with_same_identity(
+        first_name=patient.first_name,
+        last_name=patient.last_name,
+        date_of_birth=patient.date_of_birth,
+        ssn_hash=ssn_hash,
+    )
+    if patient.pk:
+        candidates = candidates.exclude(pk=patient.pk)
+    return list(candidates.order_by("patient_number")[:5])
+
+
+@transaction.atomic
+def create_patient(*, actor: Any, data: dict[str, Any], allow_duplicate: bool = False) -> Patient:
+    """Register a patient after the role's field rules, validation and the duplicate check.
+
+    Raises ``ValidationError`` (per field), ``DuplicatePatientError`` (409) or ``PermissionDenied``.
+    """
+    if not permissions.can_add_patient(actor):
+        raise PermissionDenied("Your role may not register patients.")
+    _refuse_unwritable(actor, data)
+    patient = Patient(**data)
+    patient.full_clean()
+    if not allow_duplicate and (duplicates := find_duplicates(patient)):
+        raise DuplicatePatientError(duplicates)
+    patient.created_by = patient.updated_by = actor
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def update_patient(*, actor: Any, patient: Patient, data: dict[str, Any], allow_duplicate: bool = False) -> Patient:
+    """Change a patient's fields; same rules as ``create_patient``. Only changed fields are written."""
+    if not permissions.can_change_patient(actor, patient):
+        raise PermissionDenied("Your role may not change this patient.")
+    changed = {field: value for field, value in data.items() if getattr(patient, field) != value}
+    _refuse_unwritable(actor, changed)
+    identity_before = (patient.first_name.lower(), patient.last_name.lower(), patient.date_of_birth, patient.ssn)
+    for field, value in changed.items():
+        setattr(patient, field, value)
+    patient.full_clean()
+    identity_after = (patient.first_name.lower(), patient.last_name.lower(), patient.date_of_birth, patient.ssn)
+    if identity_after != identity_before and not allow_duplicate and (duplicates := find_duplicates(patient)):
+        raise DuplicatePatientError(duplicates)
+    patient.updated_by = actor
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def deactivate_patient(*, actor: Any, patient: Patient) -> Patient:
+    """Hide a patient from everyday lists; nothing is deleted. Admins can reactivate."""
+    if not permissions.can_deactivate_patient(actor, patient):
+        raise PermissionDenied("Your role may not deactivate patients.")
+    patient.is_active = False
+    patient.updated_by = actor
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def reactivate_patient(*, actor: Any, patient: Patient) -> Patient:
+    if not permissions.can_reactivate_patient(actor, patient):
+        raise PermissionDenied("Only administrators can reactivate patients.")
+    patient.is_active = True
+    patient.updated_by = actor
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def record_patient_access(*, actor: Any, patient: Patient, channel: str) -> None:
+    """Count a view of the record and write its one access entry to the audit trail.
+
+    The counters are bookkeeping, excluded from change tracking: one UPDATE, no change entry.
+    ``channel`` says where it was opened ("page", "api", "admin").
+    """
+    now = timezone.now()
+    Patient.objects.filter(pk=patient.pk).update(
+        last_accessed_at=now, last_accessed_by=actor, access_count=F("access_count") + 1
+    )
+    patient.last_accessed_at, patient.last_accessed_by = now, actor
+    patient.access_count = (patient.access_count or 0) + 1
+    audit.record(
+        event="patients.patient.viewed",
+        target=patient,
+        actor=actor,
+        patient_id=patient.pk,
+        data={"channel": channel},
+    )

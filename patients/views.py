@@ -1,0 +1,146 @@
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import permissions
+from audit.models import AuditEvent
+from patients import selectors, services
+from patients.filters import PatientFilter
+from patients.forms import PatientForm
+from patients.models import Patient
+from spectrum.pagination import LargeTablePaginator
+
+PAGE_SIZES = (25, 50, 100)
+HISTORY_LIMIT = 25
+
+
+def get_patient_for_user(user: Any, pk: int, *, write: bool = False) -> Patient:
+    """The patient ``pk`` if ``user`` may see it (else 404), and change it when ``write`` (else 403)."""
+    patient = selectors.patients_visible_to(user).filter(pk=pk).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    if write and not permissions.can_change_patient(user, patient):
+        raise PermissionDenied("Your role may not change patients.")
+    return patient
+
+
+@require_http_methods(["GET", "HEAD"])
+def patient_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("patients.view_patient"):
+        raise PermissionDenied
+    filterset = PatientFilter(request.GET, queryset=selectors.patients_visible_to(request.user), request=request)
+    sort = request.GET.get("sort", "last_name")
+    page_size = int(request.GET["page_size"]) if request.GET.get("page_size") in map(str, PAGE_SIZES) else 25
+    page = None
+    if filterset.is_valid():
+        patients = selectors.order_patients(filterset.qs.only(*selectors.LIST_COLUMNS), sort)
+        paginator = LargeTablePaginator(patients, page_size)
+        try:
+            page = paginator.page(request.GET.get("page") or 1)
+        except (EmptyPage, PageNotAnInteger):
+            page = paginator.page(1)
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "sort": sort,
+        "page_size": page_size,
+        "page_sizes": PAGE_SIZES,
+        "search": request.GET.get("search", ""),
+        "has_filters": any(
+            request.GET.get(name) for name in filterset.filters if name not in ("search",)
+        ),
+        "can_add": permissions.can_add_patient(request.user),
+    }
+    template = "patients/_patient_results.html" if request.htmx and not request.htmx.boosted else "patients/patient_list.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "HEAD"])
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, pk)
+    services.record_patient_access(actor=request.user, patient=patient, channel="page")
+    user = request.user
+    hidden = permissions.patient_hidden_fields(user)
+    history = None
+    if permissions.can_view_change_history(user):
+        history = (
+            AuditEvent.objects.filter(patient_id=patient.pk)
+            .exclude(action=AuditEvent.Action.ACCESS)
+            .select_related("actor")
+            .order_by("-timestamp")[:HISTORY_LIMIT]
+        )
+    context = {
+        "patient": patient,
+        "show_clinical": "diagnosis" not in hidden,
+        "show_ssn": "ssn_masked" not in hidden,
+        "can_change": permissions.can_change_patient(user, patient),
+        "can_deactivate": permissions.can_deactivate_patient(user, patient),
+        "can_reactivate": permissions.can_reactivate_patient(user, patient),
+        "history": history,
+    }
+    return render(request, "patients/patient_detail.html", context)
+
+
+def _save_patient(request: HttpRequest, form: PatientForm, patient: Patient | None) -> HttpResponse | None:
+    """Run the service for a valid form; on a rule's refusal put the messages on the form and return None."""
+    allow_duplicate = form.cleaned_data.get("confirm_duplicate", False)
+    try:
+        if patient is None:
+            patient = services.create_patient(actor=request.user, data=form.patient_data(), allow_duplicate=allow_duplicate)
+            messages.success(request, f"Patient {patient.patient_number} registered.")
+        else:
+            services.update_patient(
+                actor=request.user, patient=patient, data=form.patient_data(), allow_duplicate=allow_duplicate
+            )
+            messages.success(request, "Changes saved.")
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return None
+    except services.DuplicatePatientError as exc:
+        form.duplicates = exc.duplicates
+        form.add_error(None, exc.message)
+        return None
+    return redirect(patient)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def patient_create(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_add_patient(request.user):
+        raise PermissionDenied
+    form = PatientForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid() and (response := _save_patient(request, form, None)):
+        return response
+    return render(request, "patients/patient_form.html", {"form": form, "patient": None})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, pk, write=True)
+    form = PatientForm(request.POST or None, instance=patient, user=request.user)
+    if request.method == "POST" and form.is_valid() and (response := _save_patient(request, form, patient)):
+        return response
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
+
+
+@require_POST
+def patient_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, pk)
+    services.deactivate_patient(actor=request.user, patient=patient)
+    messages.success(request, f"Patient {patient.patient_number} deactivated. An administrator can reactivate the record.")
+    if permissions.can_view_patient(request.user, patient):
+        return redirect(patient)
+    return redirect("patients:patient-list")
+
+
+@require_POST
+def patient_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, pk)
+    services.reactivate_patient(actor=request.user, patient=patient)
+    messages.success(request, f"Patient {patient.patient_number} reactivated.")
+    return redirect(patient)
