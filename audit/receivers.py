@@ -9,7 +9,7 @@ from django.dispatch import receiver
 
 from accounts.lockout import username_from_credentials
 from audit import services
-from audit.context import current_request
+from audit.context import current_actor, current_request
 from audit.models import AuditEvent
 from spectrum.net import client_ip
 
@@ -18,6 +18,9 @@ from spectrum.net import client_ip
 def fill_request_context(sender: Any, instance: AuditEvent, **kwargs: Any) -> None:
     if instance.pk:
         return
+    actor = current_actor.get()
+    if instance.actor_id is None and actor is not None and actor.is_authenticated:
+        instance.actor = actor
     request = current_request.get()
     if request is not None:
         user = getattr(request, "user", None)

@@ -2,15 +2,15 @@
 
 from typing import Any
 
-from auditlog.models import LogEntry as _LogEntryBase  # noqa: F401  (documents where Action lives)
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import HttpRequest
 
-from audit.context import current_request
+from audit.context import acting_as, current_request
 from audit.models import AuditEvent
 
 Action = AuditEvent.Action
+__all__ = ["Action", "acting_as", "record", "record_security_event"]
 
 
 def record(

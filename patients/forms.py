@@ -34,15 +34,15 @@ class PatientForm(forms.ModelForm):
     """Input for registering and editing a patient; fields the user's role may not see or set are absent."""
 
     diagnosis_codes = DiagnosisCodesField(
-        required=False, label="Diagnosis codes (ICD-10-CM)", help_text="Up to four, separated by commas, e.g. F33.1, F41.1"
+        required=False,
+        label="Diagnosis codes (ICD-10-CM)",
+        help_text="Up to four, separated by commas, e.g. F33.1, F41.1",
     )
     state = forms.ChoiceField(choices=[("", "—")] + STATE_CHOICES, required=False)
     ssn = forms.CharField(
         label="SSN", required=False, max_length=11, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
-    confirm_duplicate = forms.BooleanField(
-        required=False, label="I checked: this is a different person. Save anyway."
-    )
+    confirm_duplicate = forms.BooleanField(required=False, label="I checked: this is a different person. Save anyway.")
 
     class Meta:
         model = Patient
@@ -72,9 +72,7 @@ class PatientForm(forms.ModelForm):
         if "patient_number" in self.fields:
             self.fields["patient_number"].required = False
         self.fields["first_name"].widget.attrs["autofocus"] = True
-        self.sections = [
-            (title, [self[name] for name in names if name in self.fields]) for title, names in SECTIONS
-        ]
+        self.sections = [(title, [self[name] for name in names if name in self.fields]) for title, names in SECTIONS]
 
     def clean_ssn(self) -> str:
         ssn = self.cleaned_data.get("ssn", "")

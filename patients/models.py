@@ -41,9 +41,7 @@ class PatientQuerySet(models.QuerySet):
         """Likely duplicates: same first and last name and date of birth, or the same SSN."""
         query = models.Q(pk__in=[])
         if first_name and last_name and date_of_birth:
-            query |= models.Q(
-                first_name__iexact=first_name, last_name__iexact=last_name, date_of_birth=date_of_birth
-            )
+            query |= models.Q(first_name__iexact=first_name, last_name__iexact=last_name, date_of_birth=date_of_birth)
         if ssn_hash:
             query |= models.Q(ssn_hash=ssn_hash)
         return self.filter(query)
@@ -99,15 +97,15 @@ class Patient(TimeStampedModel):
     session = models.CharField("program session", max_length=2, choices=Session.choices, blank=True)
 
     # Contact
-    phone = models.CharField(max_length=20, blank=True, validators=[validation.validate_phone])
+    phone = models.CharField(max_length=20, blank=True)
     email = models.EmailField(max_length=254, blank=True)
     address = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
-    # No `choices` here: "fl" is accepted and stored as "FL" (clean() normalises after the validator).
-    state = models.CharField(max_length=2, blank=True, validators=[validation.validate_state])
-    zip_code = models.CharField("ZIP code", max_length=10, blank=True, validators=[validation.validate_zip])
+    # No `choices` here: "fl" is accepted and stored as "FL" (clean() validates and normalises).
+    state = models.CharField(max_length=2, blank=True)
+    zip_code = models.CharField("ZIP code", max_length=10, blank=True)
     emergency_contact_name = models.CharField(max_length=150, blank=True)
-    emergency_contact_phone = models.CharField(max_length=20, blank=True, validators=[validation.validate_phone])
+    emergency_contact_phone = models.CharField(max_length=20, blank=True)
 
     # Insurance
     insurance_type = models.CharField(max_length=10, choices=InsuranceType.choices, blank=True)
@@ -123,16 +121,14 @@ class Patient(TimeStampedModel):
 
     # Clinical
     diagnosis = EncryptedTextField(blank=True)
-    diagnosis_codes = EncryptedListField(
-        "diagnosis codes (ICD-10-CM)", blank=True, default=list, validators=[validation.validate_diagnosis_codes]
-    )
+    diagnosis_codes = EncryptedListField("diagnosis codes (ICD-10-CM)", blank=True, default=list)
     allergies = EncryptedTextField(blank=True)
     medical_history = EncryptedTextField(blank=True)
     current_medications = EncryptedTextField(blank=True)
     blood_type = models.CharField(max_length=3, choices=BloodType.choices, blank=True)
 
     # SSN: encrypted; looked up through a keyed hash; shown only as ***-**-1234.
-    ssn = EncryptedCharField("SSN", max_length=11, blank=True, validators=[validation.validate_ssn])
+    ssn = EncryptedCharField("SSN", max_length=11, blank=True)
     ssn_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     ssn_last4 = models.CharField(max_length=4, blank=True, editable=False)
 
@@ -205,6 +201,8 @@ class Patient(TimeStampedModel):
         return f"{self.first_name}{preferred} {self.last_name}"
 
     # --- Rules (forms, API and admin all run them through full_clean) ---
+    # Phone, ZIP, state, SSN and diagnosis codes are validated and normalised here (not by field
+    # validators, which would report the same problem twice).
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
@@ -238,7 +236,11 @@ class Patient(TimeStampedModel):
                 errors.setdefault("date_of_birth", []).append(
                     f"Date of birth gives an age over {MAX_AGE_YEARS} years; check the year."
                 )
-        if self.treatment_start_date and self.treatment_end_date and self.treatment_end_date < self.treatment_start_date:
+        if (
+            self.treatment_start_date
+            and self.treatment_end_date
+            and self.treatment_end_date < self.treatment_start_date
+        ):
             errors.setdefault("treatment_end_date", []).append("Treatment end date cannot be before the start date.")
         if self.patient_number:
             clash = Patient.objects.filter(patient_number__iexact=self.patient_number).exclude(pk=self.pk).first()
@@ -268,10 +270,10 @@ class Patient(TimeStampedModel):
         self.search_document = " ".join(part.lower() for part in parts if part)
 
     def save(self, *args, **kwargs) -> None:
-        self.refresh_derived_fields()
         with transaction.atomic():
             if not self.patient_number:
                 self.patient_number = next_patient_number()
+            self.refresh_derived_fields()
             super().save(*args, **kwargs)
 
 

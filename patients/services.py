@@ -61,7 +61,8 @@ def create_patient(*, actor: Any, data: dict[str, Any], allow_duplicate: bool = 
     if not allow_duplicate and (duplicates := find_duplicates(patient)):
         raise DuplicatePatientError(duplicates)
     patient.created_by = patient.updated_by = actor
-    patient.save()
+    with audit.acting_as(actor):
+        patient.save()
     return patient
 
 
@@ -80,7 +81,8 @@ def update_patient(*, actor: Any, patient: Patient, data: dict[str, Any], allow_
     if identity_after != identity_before and not allow_duplicate and (duplicates := find_duplicates(patient)):
         raise DuplicatePatientError(duplicates)
     patient.updated_by = actor
-    patient.save()
+    with audit.acting_as(actor):
+        patient.save()
     return patient
 
 
@@ -91,7 +93,8 @@ def deactivate_patient(*, actor: Any, patient: Patient) -> Patient:
         raise PermissionDenied("Your role may not deactivate patients.")
     patient.is_active = False
     patient.updated_by = actor
-    patient.save()
+    with audit.acting_as(actor):
+        patient.save(update_fields=["is_active", "updated_by", "updated_at"])
     return patient
 
 
@@ -101,7 +104,8 @@ def reactivate_patient(*, actor: Any, patient: Patient) -> Patient:
         raise PermissionDenied("Only administrators can reactivate patients.")
     patient.is_active = True
     patient.updated_by = actor
-    patient.save()
+    with audit.acting_as(actor):
+        patient.save(update_fields=["is_active", "updated_by", "updated_at"])
     return patient
 
 

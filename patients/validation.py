@@ -45,14 +45,8 @@ def normalize_phone(value: str) -> str:
     if len(number) == 11 and number.startswith("1"):
         number = number[1:]
     if not _PHONE_INPUT.match(value) or len(number) != 10 or number[0] in "01" or number[3] in "01":
-        raise ValidationError(
-            "Enter a 10-digit US phone number, e.g. (305) 555-0123.", code="invalid_phone"
-        )
+        raise ValidationError("Enter a 10-digit US phone number, e.g. (305) 555-0123.", code="invalid_phone")
     return f"({number[:3]}) {number[3:6]}-{number[6:]}"
-
-
-def validate_phone(value: str) -> None:
-    normalize_phone(value)
 
 
 def normalize_zip(value: str) -> str:
@@ -65,19 +59,11 @@ def normalize_zip(value: str) -> str:
     return number if len(number) == 5 else f"{number[:5]}-{number[5:]}"
 
 
-def validate_zip(value: str) -> None:
-    normalize_zip(value)
-
-
 def normalize_state(value: str) -> str:
     value = (value or "").strip().upper()
     if value and value not in US_STATES:
         raise ValidationError("Enter a US state or territory code, e.g. FL or PR.", code="invalid_state")
     return value
-
-
-def validate_state(value: str) -> None:
-    normalize_state(value)
 
 
 def normalize_ssn(value: str) -> str:
@@ -90,14 +76,12 @@ def normalize_ssn(value: str) -> str:
         raise ValidationError("Enter the SSN as 123-45-6789 or 9 digits.", code="invalid_ssn")
     area, group, serial = match.groups()
     if area in {"000", "666"} or area.startswith("9"):
-        raise ValidationError("This is not a valid SSN: the first three digits cannot be 000, 666 or 9xx.", code="invalid_ssn")
+        raise ValidationError(
+            "This is not a valid SSN: the first three digits cannot be 000, 666 or 9xx.", code="invalid_ssn"
+        )
     if group == "00" or serial == "0000":
         raise ValidationError("This is not a valid SSN: no part may be all zeros.", code="invalid_ssn")
     return f"{area}-{group}-{serial}"
-
-
-def validate_ssn(value: str) -> None:
-    normalize_ssn(value)
 
 
 def normalize_diagnosis_codes(codes: list[str]) -> list[str]:
@@ -107,12 +91,9 @@ def normalize_diagnosis_codes(codes: list[str]) -> list[str]:
     invalid = [code for code in normalized if not _ICD10.match(code)]
     if invalid:
         raise ValidationError(
-            "Not a valid ICD-10-CM code: %(codes)s. Use the form F33.1 (letter, two characters, optional dot and detail).",
+            "Not a valid ICD-10-CM code: %(codes)s. "
+            "Use the form F33.1 (letter, two characters, optional dot and detail).",
             code="invalid_icd10",
             params={"codes": ", ".join(invalid)},
         )
     return list(dict.fromkeys(normalized))  # drop repeats, keep order
-
-
-def validate_diagnosis_codes(codes: list[str]) -> None:
-    normalize_diagnosis_codes(codes)

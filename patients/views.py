@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
@@ -51,13 +52,17 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "page_size": page_size,
         "page_sizes": PAGE_SIZES,
         "search": request.GET.get("search", ""),
-        "has_filters": any(
-            request.GET.get(name) for name in filterset.filters if name not in ("search",)
-        ),
+        "has_filters": any(request.GET.get(name) for name in filterset.filters if name not in ("search",)),
         "can_add": permissions.can_add_patient(request.user),
     }
-    template = "patients/_patient_results.html" if request.htmx and not request.htmx.boosted else "patients/patient_list.html"
-    return render(request, template, context)
+    if not request.htmx:
+        return render(request, "patients/patient_list.html", context)
+    response = render(request, "patients/_patient_results.html", context)
+    # The address bar gets a short, bookmarkable URL: only the parameters that differ from the defaults.
+    defaults = {"sort": "last_name", "page_size": "25", "page": "1"}
+    kept = [(key, value) for key, value in request.GET.items() if value and defaults.get(key) != value]
+    response["HX-Push-Url"] = f"{request.path}?{urlencode(kept)}" if kept else request.path
+    return response
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -91,7 +96,9 @@ def _save_patient(request: HttpRequest, form: PatientForm, patient: Patient | No
     allow_duplicate = form.cleaned_data.get("confirm_duplicate", False)
     try:
         if patient is None:
-            patient = services.create_patient(actor=request.user, data=form.patient_data(), allow_duplicate=allow_duplicate)
+            patient = services.create_patient(
+                actor=request.user, data=form.patient_data(), allow_duplicate=allow_duplicate
+            )
             messages.success(request, f"Patient {patient.patient_number} registered.")
         else:
             services.update_patient(
@@ -132,7 +139,9 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, pk)
     services.deactivate_patient(actor=request.user, patient=patient)
-    messages.success(request, f"Patient {patient.patient_number} deactivated. An administrator can reactivate the record.")
+    messages.success(
+        request, f"Patient {patient.patient_number} deactivated. An administrator can reactivate the record."
+    )
     if permissions.can_view_patient(request.user, patient):
         return redirect(patient)
     return redirect("patients:patient-list")

@@ -12,7 +12,6 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from spectrum.exceptions import DomainError
 from spectrum.net import client_ip
@@ -27,6 +26,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus our domain errors, Django validation errors and rate limits as JSON."""
+    # Imported here: rest_framework.views reads the DRF settings, which name classes in this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DomainError):
         return Response({"detail": exc.message, **exc.extra}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

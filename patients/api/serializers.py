@@ -28,9 +28,7 @@ class PatientSerializer(serializers.ModelSerializer):
     age = serializers.IntegerField(read_only=True)
     ssn = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=11)
     ssn_masked = serializers.CharField(read_only=True)
-    diagnosis_codes = serializers.ListField(
-        child=serializers.CharField(max_length=10), required=False, max_length=4
-    )
+    diagnosis_codes = serializers.ListField(child=serializers.CharField(max_length=10), required=False, max_length=4)
 
     class Meta:
         model = Patient
@@ -52,7 +50,8 @@ class PatientSerializer(serializers.ModelSerializer):
         request = self.context["request"]
         sent = set(getattr(self, "initial_data", {}) or {})
         refused = sorted(
-            sent & (permissions.patient_unwritable_fields(request.user) | permissions.patient_hidden_fields(request.user))
+            sent
+            & (permissions.patient_unwritable_fields(request.user) | permissions.patient_hidden_fields(request.user))
         )
         if refused:
             raise serializers.ValidationError({field: ["Your role may not set this field."] for field in refused})

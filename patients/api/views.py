@@ -36,8 +36,12 @@ def _truthy(value: object) -> bool:
 @extend_schema_view(
     list=extend_schema(
         parameters=[
-            OpenApiParameter("ordering", OpenApiTypes.STR, description="last_name (default), first_name, "
-                             "patient_number, date_of_birth, city, created_at; prefix - for descending"),
+            OpenApiParameter(
+                "ordering",
+                OpenApiTypes.STR,
+                description="last_name (default), first_name, "
+                "patient_number, date_of_birth, city, created_at; prefix - for descending",
+            ),
         ]
     ),
     create=extend_schema(parameters=[OpenApiParameter("allow_duplicate", OpenApiTypes.BOOL)]),
@@ -58,9 +62,9 @@ class PatientViewSet(viewsets.ModelViewSet):
         return selectors.patients_visible_to(self.request.user)
 
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
         if self.action != "list":
-            return queryset
+            return queryset  # search and filters shape lists; a record is found by its id alone
+        queryset = super().filter_queryset(queryset)
         ordering = self.request.query_params.get("ordering", "last_name")
         if ordering.lstrip("-") not in selectors.SORTABLE:
             raise ValidationError({"ordering": [f"Sort by one of: {', '.join(selectors.SORTABLE)}."]})
@@ -78,14 +82,19 @@ class PatientViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: PatientSerializer) -> None:
         serializer.instance = self._call(
-            services.create_patient, actor=self.request.user, data=serializer.validated_data,
+            services.create_patient,
+            actor=self.request.user,
+            data=serializer.validated_data,
             allow_duplicate=self.allow_duplicate(),
         )
 
     def perform_update(self, serializer: PatientSerializer) -> None:
         serializer.instance = self._call(
-            services.update_patient, actor=self.request.user, patient=serializer.instance,
-            data=serializer.validated_data, allow_duplicate=self.allow_duplicate(),
+            services.update_patient,
+            actor=self.request.user,
+            patient=serializer.instance,
+            data=serializer.validated_data,
+            allow_duplicate=self.allow_duplicate(),
         )
 
     def destroy(self, request: Request, *args, **kwargs) -> Response:

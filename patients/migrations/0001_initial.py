@@ -2,7 +2,6 @@
 
 import django.db.models.deletion
 import django.db.models.functions.text
-import patients.validation
 import spectrum.fields
 from django.conf import settings
 from django.db import migrations, models
@@ -39,14 +38,14 @@ class Migration(migrations.Migration):
                 ('marital_status', models.CharField(choices=[('single', 'Single'), ('married', 'Married'), ('divorced', 'Divorced'), ('widowed', 'Widowed'), ('separated', 'Separated'), ('unknown', 'Unknown')], default='unknown', max_length=10)),
                 ('occupation', models.CharField(blank=True, max_length=100)),
                 ('session', models.CharField(blank=True, choices=[('AM', 'AM'), ('PM', 'PM')], max_length=2, verbose_name='program session')),
-                ('phone', models.CharField(blank=True, max_length=20, validators=[patients.validation.validate_phone])),
+                ('phone', models.CharField(blank=True, max_length=20)),
                 ('email', models.EmailField(blank=True, max_length=254)),
                 ('address', models.CharField(blank=True, max_length=200)),
                 ('city', models.CharField(blank=True, max_length=100)),
-                ('state', models.CharField(blank=True, max_length=2, validators=[patients.validation.validate_state])),
-                ('zip_code', models.CharField(blank=True, max_length=10, validators=[patients.validation.validate_zip], verbose_name='ZIP code')),
+                ('state', models.CharField(blank=True, max_length=2)),
+                ('zip_code', models.CharField(blank=True, max_length=10, verbose_name='ZIP code')),
                 ('emergency_contact_name', models.CharField(blank=True, max_length=150)),
-                ('emergency_contact_phone', models.CharField(blank=True, max_length=20, validators=[patients.validation.validate_phone])),
+                ('emergency_contact_phone', models.CharField(blank=True, max_length=20)),
                 ('insurance_type', models.CharField(blank=True, choices=[('private', 'Private'), ('medicare', 'Medicare'), ('medicaid', 'Medicaid'), ('uninsured', 'Uninsured'), ('other', 'Other')], max_length=10)),
                 ('insurance_provider', models.CharField(blank=True, max_length=100)),
                 ('insurance_number', spectrum.fields.EncryptedCharField(blank=True)),
@@ -56,12 +55,12 @@ class Migration(migrations.Migration):
                 ('treatment_start_date', models.DateField(blank=True, null=True)),
                 ('treatment_end_date', models.DateField(blank=True, null=True)),
                 ('diagnosis', spectrum.fields.EncryptedTextField(blank=True)),
-                ('diagnosis_codes', spectrum.fields.EncryptedListField(blank=True, default=list, validators=[patients.validation.validate_diagnosis_codes], verbose_name='diagnosis codes (ICD-10-CM)')),
+                ('diagnosis_codes', spectrum.fields.EncryptedListField(blank=True, default=list, verbose_name='diagnosis codes (ICD-10-CM)')),
                 ('allergies', spectrum.fields.EncryptedTextField(blank=True)),
                 ('medical_history', spectrum.fields.EncryptedTextField(blank=True)),
                 ('current_medications', spectrum.fields.EncryptedTextField(blank=True)),
                 ('blood_type', models.CharField(blank=True, choices=[('A+', 'A+'), ('A-', 'A−'), ('B+', 'B+'), ('B-', 'B−'), ('AB+', 'AB+'), ('AB-', 'AB−'), ('O+', 'O+'), ('O-', 'O−')], max_length=3)),
-                ('ssn', spectrum.fields.EncryptedCharField(blank=True, validators=[patients.validation.validate_ssn], verbose_name='SSN')),
+                ('ssn', spectrum.fields.EncryptedCharField(blank=True, verbose_name='SSN')),
                 ('ssn_hash', models.CharField(blank=True, db_index=True, editable=False, max_length=64)),
                 ('ssn_last4', models.CharField(blank=True, editable=False, max_length=4)),
                 ('is_active', models.BooleanField(default=True)),

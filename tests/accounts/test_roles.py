@@ -14,12 +14,24 @@ def test_every_role_has_a_group_created_by_migration():
     assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
 
 
-def test_admin_group_holds_every_permission_and_read_only_the_audit_log():
-    admin = Group.objects.get(name=Role.ADMIN)
-    assert admin.permissions.filter(codename="change_user").exists()
-    assert admin.permissions.filter(codename="view_auditevent").exists()
-    read_only = Group.objects.get(name=Role.READ_ONLY)
-    assert set(read_only.permissions.values_list("codename", flat=True)) == {"view_auditevent"}
+def group_permissions(role: str) -> set[str]:
+    group = Group.objects.get(name=role)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+
+
+def test_groups_hold_the_matrix():
+    admin = group_permissions(Role.ADMIN)
+    assert {"accounts.change_user", "audit.view_auditevent", "patients.reactivate_patient"} <= admin
+    assert group_permissions(Role.READ_ONLY) == {
+        "audit.view_auditevent",
+        "patients.view_patient",
+        "patients.view_clinical",
+    }
+    assert group_permissions(Role.STAFF) == {"patients.view_patient", "patients.add_patient", "patients.change_patient"}
+    nurse = group_permissions(Role.NURSE)
+    assert {"patients.view_clinical", "patients.change_clinical", "patients.view_ssn"} <= nurse
+    assert "patients.deactivate_patient" not in nurse
+    assert "patients.deactivate_patient" in group_permissions(Role.DOCTOR)
     for role in (Role.DOCTOR, Role.NURSE, Role.STAFF):
         assert not Group.objects.get(name=role).permissions.filter(content_type__app_label="accounts").exists()
 
@@ -35,7 +47,11 @@ def test_sync_is_idempotent_and_restores_the_matrix():
     group.permissions.clear()
     sync_role_groups()
     sync_role_groups()
-    assert list(group.permissions.values_list("codename", flat=True)) == ["view_auditevent"]
+    assert group_permissions(Role.READ_ONLY) == {
+        "audit.view_auditevent",
+        "patients.view_patient",
+        "patients.view_clinical",
+    }
 
 
 def test_create_user_puts_user_in_role_group():
@@ -69,11 +85,11 @@ def test_createsuperuser_gets_admin_role(monkeypatch):
 @pytest.mark.parametrize(
     ("role", "visible", "hidden"),
     [
-        (Role.ADMIN, ["Dashboard", "Admin"], []),
-        (Role.DOCTOR, ["Dashboard"], ["Admin"]),
-        (Role.NURSE, ["Dashboard"], ["Admin"]),
-        (Role.STAFF, ["Dashboard"], ["Admin"]),
-        (Role.READ_ONLY, ["Dashboard"], ["Admin"]),
+        (Role.ADMIN, ["Dashboard", "Patients", "Admin"], []),
+        (Role.DOCTOR, ["Dashboard", "Patients"], ["Admin"]),
+        (Role.NURSE, ["Dashboard", "Patients"], ["Admin"]),
+        (Role.STAFF, ["Dashboard", "Patients"], ["Admin"]),
+        (Role.READ_ONLY, ["Dashboard", "Patients"], ["Admin"]),
     ],
 )
 def test_navigation_matches_role(client, user_for_role, role, visible, hidden):

@@ -7,14 +7,16 @@ from accounts.models import Role
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: a transactional test flushes the tables, and with them the role groups that
+# data migrations created; this restores them for the next test.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 NAVIGATION = {
-    Role.ADMIN: ["Dashboard", "Admin"],
-    Role.DOCTOR: ["Dashboard"],
-    Role.NURSE: ["Dashboard"],
-    Role.STAFF: ["Dashboard"],
-    Role.READ_ONLY: ["Dashboard"],
+    Role.ADMIN: ["Dashboard", "Patients", "Admin"],
+    Role.DOCTOR: ["Dashboard", "Patients"],
+    Role.NURSE: ["Dashboard", "Patients"],
+    Role.STAFF: ["Dashboard", "Patients"],
+    Role.READ_ONLY: ["Dashboard", "Patients"],
 }
 
 

@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -15,9 +17,17 @@ DEMO_USERS = [
 
 
 class Command(BaseCommand):
-    help = "Load demonstration users (one per role). Development only; safe to run again."
+    help = (
+        "Load demonstration data: one user per role and synthetic patients. Development only; running it "
+        "again adds only what is missing."
+    )
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--patients", type=int, default=200, help="make sure at least this many patients exist (default 200)"
+        )
+
+    def handle(self, *args, patients: int, **options) -> None:
         if settings.IS_PRODUCTION:
             raise CommandError("seed_demo refuses to run with SPECTRUM_ENV=production: it creates known passwords.")
         with transaction.atomic():
@@ -26,6 +36,24 @@ class Command(BaseCommand):
                 if created:
                     user.set_password(DEMO_PASSWORD)
                     user.save()
+        self.load_patients(patients)
         self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for email, _, role in DEMO_USERS:
             self.stdout.write(f"  {role.label:<22} {email}")
+
+    def load_patients(self, wanted: int) -> None:
+        from patients import demo
+        from patients.models import Patient
+
+        missing = wanted - Patient.objects.count()
+        if missing <= 0:
+            return
+        started = time.monotonic()
+
+        def progress(done: int) -> None:
+            if done % 50_000 == 0 or done == missing:
+                rate = done / max(time.monotonic() - started, 0.001)
+                self.stdout.write(f"  patients: {done:,}/{missing:,} ({rate:,.0f}/s)")
+
+        demo.load(missing, progress=progress)
+        self.stdout.write(f"Added {missing:,} synthetic patients.")
