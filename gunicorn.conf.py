@@ -1,10 +1,11 @@
 """Gunicorn settings for Spectrum: `gunicorn -c gunicorn.conf.py spectrum.wsgi:application`.
 
 Tuned by environment variables (all optional): PORT, WEB_CONCURRENCY, GUNICORN_THREADS, FORWARDED_ALLOW_IPS,
-LOG_LEVEL. See .env.example.
+LOG_LEVEL, PROMETHEUS_MULTIPROC_DIR. See .env.example.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -51,6 +52,28 @@ control_socket_disable = True
 # The heartbeat file is touched constantly; on a disk-backed container filesystem that can stall workers.
 if Path("/dev/shm").is_dir():
     worker_tmp_dir = "/dev/shm"
+
+# --- Prometheus metrics (/metrics) across workers ---------------------------------------------------
+# Each worker counts its own requests; prometheus_client adds the workers up from files in this directory,
+# which belongs to this server alone (two servers on one host need two directories). Set before the
+# workers start, so they run prometheus_client in multiprocess mode; emptied at start.
+_shared_memory = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+_default_metrics_dir = _shared_memory / f"spectrum-metrics-{_env_int('PORT', 8000)}"
+metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or _default_metrics_dir)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
+
+def on_starting(server):
+    metrics_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):  # only prometheus_client's own files
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(metrics_dir))
+
 
 # --- Logging: no PHI. -----------------------------------------------------------------------------
 # Access log to stdout, error log to stderr (the container runtime collects both).

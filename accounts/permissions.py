@@ -18,14 +18,27 @@ from accounts.models import Role
 # Permission names are "app_label.codename"; shell-style wildcards select several.
 PATIENT_EDITING = {"patients.view_patient", "patients.add_patient", "patients.change_patient"}
 PATIENT_CLINICAL = {"patients.view_clinical", "patients.change_clinical", "patients.view_ssn", "patients.change_ssn"}
+SCHEDULING_READ = {
+    "scheduling.view_servicetype", "scheduling.view_closedday", "scheduling.view_appointment",
+    "scheduling.view_appointmentseries", "scheduling.view_appointmentstatuschange",
+}  # fmt: skip
+SCHEDULING_BOOKING = SCHEDULING_READ | {
+    "scheduling.add_appointment", "scheduling.change_appointment",
+    "scheduling.add_appointmentseries", "scheduling.change_appointmentseries",
+}  # fmt: skip
+AUTHORIZATION_READ = {"authorizations.view_authorization"}
+AUTHORIZATION_WRITE = AUTHORIZATION_READ | {"authorizations.add_authorization", "authorizations.change_authorization"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.ADMIN: {"*"},
-    Role.DOCTOR: PATIENT_EDITING | PATIENT_CLINICAL | {"patients.deactivate_patient"},
-    Role.NURSE: PATIENT_EDITING | PATIENT_CLINICAL,
-    Role.STAFF: PATIENT_EDITING,
+    Role.DOCTOR: PATIENT_EDITING | PATIENT_CLINICAL | {"patients.deactivate_patient"}
+    | SCHEDULING_BOOKING | {"scheduling.override_conflict"} | AUTHORIZATION_WRITE,
+    Role.NURSE: PATIENT_EDITING | PATIENT_CLINICAL | SCHEDULING_BOOKING | {"scheduling.override_conflict"}
+    | AUTHORIZATION_READ,
+    Role.STAFF: PATIENT_EDITING | SCHEDULING_BOOKING | AUTHORIZATION_READ,
     # Reads everything except the SSN (not even masked); writes nothing.
-    Role.READ_ONLY: {"audit.view_auditevent", "patients.view_patient", "patients.view_clinical"},
+    Role.READ_ONLY: {"audit.view_auditevent", "patients.view_patient", "patients.view_clinical"}
+    | SCHEDULING_READ | AUTHORIZATION_READ,
 }
 
 
@@ -77,6 +90,60 @@ def can_manage_users(user: Any) -> bool:
 
 def can_view_audit_log(user: Any) -> bool:
     return bool(user and user.is_authenticated and user.has_perm("audit.view_auditevent"))
+
+
+def can_export_audit_log(user: Any) -> bool:
+    """The audit log's CSV and the compliance report downloads: whoever reviews the log (admin, auditor)."""
+    return can_view_audit_log(user)
+
+
+def can_export_data(user: Any) -> bool:
+    """Exports of patients, appointments and authorizations (``export`` command, list-page downloads): admin."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm("operations.export_data"))
+
+
+def can_view_metrics(user: Any) -> bool:
+    """``/metrics`` with a session (scrapers use METRICS_TOKEN instead): admin."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm("operations.view_metrics"))
+
+
+def can_view_access_history(user: Any) -> bool:
+    """A patient's Access history (accounting of disclosures) on the patient page."""
+    return can_view_audit_log(user)
+
+
+# --- PHI endpoints: a signed-in user refused (403) under these paths is recorded in the audit trail -----
+# (``accounts.permission.denied``). Each prefix names the URL argument holding a patient's id, if any, so
+# the refusal also shows in that patient's Access history. Features that serve PHI add their prefixes.
+PHI_PATHS: dict[str, str | None] = {
+    "/patients/": "pk",
+    "/api/v1/patients/": "pk",
+    "/admin/patients/": "object_id",
+    "/audit/": None,
+    "/api/v1/audit-events/": None,
+    "/exports/": None,
+    "/calendar/": None,
+    "/appointments/": None,
+    "/api/v1/appointments/": None,
+    "/api/v1/appointment-series/": None,
+    "/api/v1/calendar/": None,
+    "/authorizations/": None,
+    "/api/v1/authorizations/": None,
+}
+
+
+def _phi_prefix(path: str) -> str | None:
+    return max((prefix for prefix in PHI_PATHS if path.startswith(prefix)), key=len, default=None)
+
+
+def is_phi_path(path: str) -> bool:
+    return _phi_prefix(path) is not None
+
+
+def phi_patient_argument(path: str) -> str | None:
+    """The URL argument that names the patient on this PHI path (``pk``), or None."""
+    prefix = _phi_prefix(path)
+    return PHI_PATHS[prefix] if prefix is not None else None
 
 
 def users_with_permission(permission: str) -> Q:

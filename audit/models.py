@@ -1,4 +1,5 @@
 from auditlog.models import AbstractLogEntry
+from django.conf import settings
 from django.db import models
 
 
@@ -7,8 +8,23 @@ class AuditEvent(AbstractLogEntry):
 
     django-auditlog writes changes and reads of registered models here (``AUDITLOG_LOGENTRY_MODEL``);
     ``audit.services.record`` writes everything else into the same table, so there is one thing to query.
+    Entries are only ever inserted: on PostgreSQL a trigger refuses UPDATE and DELETE (migration 0003)
+    except for the retention purge (``purge_audit``).
     """
 
+    # auditlog's defaults (SET_NULL, CASCADE) would change or delete entries when a user or a content type
+    # goes away; history must not vanish or lose its actor, so deleting either is refused instead.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        blank=True,
+        null=True,
+        related_name="+",
+        verbose_name="actor",
+    )
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", verbose_name="content type"
+    )
     event = models.CharField(
         max_length=100, db_index=True, blank=True, help_text="Dotted name, e.g. accounts.user.logged_in."
     )
@@ -20,7 +36,44 @@ class AuditEvent(AbstractLogEntry):
     class Meta(AbstractLogEntry.Meta):
         verbose_name = "audit event"
         verbose_name_plural = "audit events"
-        indexes = [models.Index(fields=["actor", "timestamp"], name="audit_actor_time_idx")]
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["actor", "timestamp"], name="audit_actor_time_idx"),
+            # A patient's Access history, newest first.
+            models.Index(fields=["patient_id", "timestamp"], name="audit_patient_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.event or self.get_action_display()} {self.object_repr}"
+
+    @property
+    def object_type(self) -> str:
+        """``app_label.model`` of what the entry is about (``patients.patient``)."""
+        return f"{self.content_type.app_label}.{self.content_type.model}" if self.content_type_id else ""
+
+    @property
+    def event_parts(self) -> list[str]:
+        """The event name's parts, for pages that let long names wrap at the dots."""
+        return self.event.split(".")
+
+    @property
+    def verb(self) -> str:
+        """The last part of the event name: ``viewed``, ``updated``, ``denied``…"""
+        return self.event.rsplit(".", 1)[-1].replace("_", " ") if self.event else self.get_action_display()
+
+    @property
+    def details(self) -> list[tuple[str, str]]:
+        """Short (label, value) pairs for pages and exports: changed fields and the extra data, no values of
+        changed fields (the diff itself is in ``changes``)."""
+        items: list[tuple[str, str]] = []
+        if self.changes_dict and self.action != self.Action.ACCESS:
+            items.append(("fields", ", ".join(sorted(self.changes_dict))))
+        for key, value in (self.additional_data or {}).items():
+            if key in ("patient_ids", "patient_id"):
+                continue  # the patient has a column; an export's list can be thousands long (count says how many)
+            if isinstance(value, list | tuple):
+                value = " ".join(str(item) for item in value)
+            elif isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in value.items())
+            items.append((key.replace("_", " "), str(value)))
+        return items

@@ -1,16 +1,24 @@
-"""Writing to the audit trail. Every entry goes into ``AuditEvent``; nothing here updates or deletes."""
+"""Writing to the audit trail. Every entry goes into ``AuditEvent``; nothing here updates or deletes.
 
+Each helper writes exactly one row (one INSERT) in the caller's transaction. Apps call them through the
+module (``audit.record(...)``, ``audit.record_search(...)``, ``audit.record_export(...)``).
+"""
+
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import HttpRequest
 
+from audit import events
 from audit.context import acting_as, current_request
+from audit.masking import mask_identifiers
 from audit.models import AuditEvent
+from audit.registry import PATIENT_MODEL, patient_id_of
 
 Action = AuditEvent.Action
-__all__ = ["Action", "acting_as", "record", "record_security_event"]
+__all__ = ["Action", "acting_as", "record", "record_export", "record_search", "record_security_event"]
 
 
 def record(
@@ -28,11 +36,13 @@ def record(
 
     Runs in the caller's transaction, so an entry exists only if the change it records commits.
     ``data`` must hold no PHI. Actor, address, user agent and request id come from the current request
-    unless given.
+    unless given; ``patient_id`` comes from ``target`` when its model declares one (``register_audited``).
     """
     if target is not None:
         content_type = ContentType.objects.get_for_model(target, for_concrete_model=False)
         object_pk, object_repr = str(target.pk), str(target)
+        if patient_id is None:
+            patient_id = patient_id_of(target)
     else:
         content_type = ContentType.objects.get_for_model(target_model or AuditEvent)
         object_pk, object_repr = "", ""
@@ -60,10 +70,96 @@ def record(
 
 
 def record_security_event(
-    request: HttpRequest | None, event: str, *, user: Any = None, data: dict[str, Any] | None = None
+    request: HttpRequest | None,
+    event: str,
+    *,
+    user: Any = None,
+    data: dict[str, Any] | None = None,
+    patient_id: int | None = None,
 ) -> AuditEvent:
-    """Record a sign-in, sign-out, lockout or token event about ``user`` (when the account is known)."""
+    """Record a sign-in, sign-out, lockout, token or refusal event about ``user`` (when the account is known)."""
     from accounts.models import User
 
     target = user if isinstance(user, User) and user.pk else None
-    return record(event=event, target=target, target_model=User, actor=target, data=data, request=request)
+    return record(
+        event=event, target=target, target_model=User, actor=target, data=data, patient_id=patient_id, request=request
+    )
+
+
+def _criteria(criteria: Mapping[str, Any] | None) -> dict[str, str]:
+    """Filters as plain strings, empty ones left out, identifiers masked."""
+    return {
+        name: mask_identifiers(str(value))
+        for name, value in (criteria or {}).items()
+        if value not in (None, "", [], ())
+    }
+
+
+def record_search(
+    *,
+    model: type[models.Model],
+    actor: Any,
+    terms: Iterable[str],
+    filters: Mapping[str, Any] | None,
+    results: int,
+    results_exact: bool = True,
+    channel: str,
+    page: int | None = None,
+) -> AuditEvent:
+    """Record one search or filtered listing of ``model``: the terms, the filters and how many matched.
+
+    One entry per request (search-as-you-type writes one per request it sends). Anything shaped like an
+    SSN in the terms is masked. ``results_exact`` is false when the count stopped at a limit (10,000+).
+    """
+    data: dict[str, Any] = {
+        "channel": channel,
+        "terms": [mask_identifiers(term) for term in terms],
+        "filters": _criteria(filters),
+        "results": results,
+    }
+    if not results_exact:
+        data["results_exact"] = False
+    if page and page > 1:
+        data["page"] = page
+    return record(event=events.model_event(model, events.SEARCHED), target_model=model, actor=actor, data=data)
+
+
+def record_export(
+    *,
+    model: type[models.Model],
+    actor: Any,
+    count: int,
+    export_format: str,
+    channel: str = "page",
+    criteria: Mapping[str, Any] | None = None,
+    object_ids: Iterable[Any] | None = None,
+    patient_ids: Iterable[int] | None = None,
+    event: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Record one export of ``count`` records of ``model`` (CSV, PDF, printout…): which ones and how many.
+
+    Name the records with ``object_ids`` or, for a filtered export, ``criteria`` (the filters that chose
+    them). ``patient_ids`` lists the patients whose data left the application; an export of patients
+    lists them by default. Every one of them sees the export in their Access history (accounting of
+    disclosures); an export about one patient also carries it as ``patient_id``.
+    """
+    ids = [str(pk) for pk in object_ids] if object_ids is not None else None
+    if patient_ids is None and ids is not None and model._meta.label == PATIENT_MODEL:
+        patient_ids = [int(pk) for pk in ids]
+    patients = sorted({int(pk) for pk in patient_ids}) if patient_ids is not None else None
+    data: dict[str, Any] = {"channel": channel, "format": export_format, "count": count}
+    if criteria:
+        data["filters"] = _criteria(criteria)
+    if ids is not None:
+        data["object_ids"] = ids
+    if patients is not None:
+        data["patient_ids"] = patients
+    data.update(extra or {})
+    return record(
+        event=event or events.model_event(model, events.EXPORTED),
+        target_model=model,
+        actor=actor,
+        data=data,
+        patient_id=patients[0] if patients is not None and len(patients) == 1 else None,
+    )

@@ -23,6 +23,24 @@ class PatientAdmin(admin.ModelAdmin):
         # The SSN is never shown in full, not even to administrators: enter it in the patient form.
         return [field for field in fields if field != "ssn"]
 
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None and request.method == "GET":
+            # A search (?q=) or a filter in the admin is a patient search like the page's: one audit entry.
+            not_filters = {"q", "o", "p", "all", "e", "_changelist_filters", "_to_field", "_popup"}
+            services.record_patient_search(
+                actor=request.user,
+                params=request.GET,
+                results=changelist.result_count,
+                results_exact=True,
+                channel="admin",
+                page=changelist.page_num,
+                search_param="q",
+                filter_names=[name for name in request.GET if name not in not_filters],
+            )
+        return response
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "GET":
             patient = self.get_object(request, object_id)

@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from django.db import connections
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
@@ -27,6 +28,9 @@ SORTABLE = {
     "city": ("city", "last_name", "first_name", "id"),
     "created_at": ("created_at", "id"),
 }
+# A page of a very common term in the default order is found by walking the name order in the covering
+# index of migration 0004 (it holds the search text), reading at most WALK_LIMIT entries.
+WALK_LIMIT = 20_000
 
 
 def patients_visible_to(user: Any) -> PatientQuerySet:
@@ -59,12 +63,112 @@ def search_patients(patients: PatientQuerySet, text: str) -> PatientQuerySet:
     for term in terms:
         patients = patients.filter(search_document__contains=term)
     if terms:
+        number = text.strip().upper()
         patients = patients.annotate(
-            exact_number=Case(
-                When(patient_number=text.strip().upper(), then=Value(0)), default=Value(1), output_field=IntegerField()
-            )
+            exact_number=Case(When(patient_number=number, then=Value(0)), default=Value(1), output_field=IntegerField())
         )
+        # The same queryset, plus what PatientSearch.page_keys needs. Django has no public way to change
+        # a queryset's class; every later filter(), only() or order_by() keeps it.
+        patients = patients._chain()
+        patients.__class__ = PatientSearch
+        patients.search_terms, patients.exact_number_text = tuple(terms), number
     return patients
+
+
+class PatientSearch(PatientQuerySet):
+    """The result of ``search_patients``. It knows its terms, and offers ``LargeTablePaginator`` cheaper ways
+    to count and list a page in the default name order (``count_and_page_keys``, ``page_keys``).
+
+    The plain plan reads every matching row (trigram index, then the table) to sort them, and the count
+    reads them again. Here a search that matches at most the count limit reads them once, for both; and
+    a term so common that the count stops at the limit ("joh": 1% of a million patients) is paged by
+    walking the name order instead of sorting every match.
+    """
+
+    search_terms: tuple[str, ...] = ()
+    exact_number_text = ""
+
+    def _clone(self) -> "PatientSearch":
+        clone = super()._clone()  # copies Django's own attributes only
+        clone.search_terms, clone.exact_number_text = self.search_terms, self.exact_number_text
+        return clone
+
+    def count_and_page_keys(self, offset: int, limit: int, count_limit: int) -> tuple[int, list[int] | None] | None:
+        """How many patients match (counting no further than ``count_limit + 1``) and, when that is within
+        the limit, the keys of ``limit`` of them from ``offset``. None when not in the name order.
+        """
+        if not self._in_name_order():
+            return None
+        # The matches' sort keys, read once; the count; and a page of them in the list's order (the same
+        # columns, so the same collation).
+        ranked = ["exact_number"] if "exact_number" in self.query.order_by else []
+        columns = ["pk", "last_name", "first_name", *ranked]
+        matches, params = self.order_by().values_list(*columns)[: count_limit + 1].query.sql_with_params()
+        order = ", ".join([*ranked, "last_name", "first_name", "pk"])
+        sql = (
+            f"WITH matches ({', '.join(columns)}) AS MATERIALIZED ({matches}),"
+            " total AS (SELECT count(*) AS n FROM matches)"
+            " SELECT total.n, page.pk FROM total LEFT JOIN LATERAL"
+            f" (SELECT {', '.join(columns)} FROM matches WHERE total.n <= %s ORDER BY {order} LIMIT %s OFFSET %s)"
+            f" AS page ON true ORDER BY {', '.join(f'page.{column}' for column in order.split(', '))}"
+        )
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, [*params, count_limit, limit, offset])
+            rows = cursor.fetchall()
+        total = rows[0][0]
+        return total, ([key for _, key in rows if key is not None] if total <= count_limit else None)
+
+    def page_keys(self, offset: int, limit: int, *, many: bool) -> list[int]:
+        """The keys of ``limit`` patients from ``offset``, in the list's order; ``many``: the count hit its limit."""
+        if many and self._in_name_order() and (keys := _keys_from_name_order(self, offset, limit)) is not None:
+            return keys
+        return list(self.values_list("pk", flat=True)[offset : offset + limit])
+
+    def _in_name_order(self) -> bool:
+        """Listed by last name, first name and id (the default), on PostgreSQL."""
+        order = ("last_name", "first_name", "id")
+        query = self.query
+        return (
+            connections[self.db].vendor == "postgresql"
+            and not (query.distinct or query.combinator or query.is_empty())
+            and query.order_by in (order, ("exact_number", *order))
+        )
+
+
+def _keys_from_name_order(patients: PatientSearch, offset: int, limit: int) -> list[int] | None:
+    """Page keys of a search in the name order, from a bounded walk of that order; None if it cannot tell.
+
+    Walks the covering index of migration 0004 (last_name, first_name, id + search text) in order and
+    keeps the first entries that contain every term: a superset, in order, of the patients the search
+    lists (the search has the same conditions, and maybe more: active only, filters). The search itself
+    then says which of those candidates it lists. If that gives the whole page, it is the page: any
+    patient the search lists further on comes after every candidate. Otherwise (the walk ended, or
+    filters dropped too many candidates) the plain plan answers.
+    """
+    exact_number = Patient.objects.using(patients.db).filter(patient_number=patients.exact_number_text)
+    if patients.query.order_by[0] == "exact_number" and exact_number.exists():
+        return None  # the exact match comes first: not the name order (and the search is short anyway)
+    wanted = offset + limit
+    matches = " AND ".join(["strpos(search_document, %s) > 0"] * len(patients.search_terms))
+    # strpos is LIKE '%term%' without wildcards. The head's LIMIT bounds the walk whatever the term, and
+    # keeps the planner from taking the trigram index instead.
+    sql = (
+        f"SELECT id FROM (SELECT id, last_name, first_name, search_document FROM {Patient._meta.db_table}"
+        f" ORDER BY last_name, first_name, id LIMIT %s) AS head WHERE {matches}"
+        " ORDER BY last_name, first_name, id LIMIT %s"
+    )
+    candidates_wanted = wanted + wanted // 4 + 8  # a few more: some may be inactive or filtered out
+    while True:
+        with connections[patients.db].cursor() as cursor:
+            cursor.execute(sql, [WALK_LIMIT, *patients.search_terms, candidates_wanted])
+            candidates = [row[0] for row in cursor.fetchall()]
+        listed = set(patients.filter(pk__in=candidates).order_by().values_list("pk", flat=True))
+        keys = [key for key in candidates if key in listed]
+        if len(keys) >= wanted:
+            return keys[offset:wanted]
+        if len(candidates) < candidates_wanted or candidates_wanted >= 8 * wanted:
+            return None  # the walk ended first, or the filters leave too few: not worth walking further
+        candidates_wanted *= 4
 
 
 def order_patients(patients: PatientQuerySet, sort: str) -> PatientQuerySet:

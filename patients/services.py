@@ -1,5 +1,6 @@
 """Creating, changing, deactivating and opening patient records: one path for pages, the API and admin."""
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,6 +10,8 @@ from django.utils import timezone
 
 from accounts import permissions
 from audit import services as audit
+from patients import selectors
+from patients.filters import PatientFilter
 from patients.models import Patient, ssn_lookup_hash
 from patients.validation import normalize_ssn
 from spectrum.exceptions import ConflictError
@@ -128,4 +131,39 @@ def record_patient_access(*, actor: Any, patient: Patient, channel: str) -> None
         actor=actor,
         patient_id=patient.pk,
         data={"channel": channel},
+    )
+
+
+def record_patient_search(
+    *,
+    actor: Any,
+    params: Mapping[str, Any],
+    results: int,
+    results_exact: bool,
+    channel: str,
+    page: int = 1,
+    search_param: str = "search",
+    filter_names: Iterable[str] | None = None,
+) -> None:
+    """Write the one audit entry of a patient search or filtered list: terms, filters, number of results.
+
+    A plain listing (no search text, no filter) is not a search and writes nothing. ``params`` are the
+    request's query parameters; the search text is ``search_param`` and the filters are ``filter_names``
+    (by default ``PatientFilter``'s, which the page and the API share; the admin passes its own).
+    """
+    if filter_names is None:
+        filter_names = [name for name in PatientFilter.base_filters if name != "search"]
+    terms = selectors.search_terms(params.get(search_param) or "")
+    filters = {name: params.get(name) for name in filter_names if params.get(name)}
+    if not terms and not filters:
+        return
+    audit.record_search(
+        model=Patient,
+        actor=actor,
+        terms=terms,
+        filters=filters,
+        results=results,
+        results_exact=results_exact,
+        channel=channel,
+        page=page,
     )

@@ -9,11 +9,14 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
+from audit import selectors as audit_selectors
 from audit.models import AuditEvent
+from authorizations import selectors as authorization_selectors
 from patients import selectors, services
 from patients.filters import PatientFilter
 from patients.forms import PatientForm
 from patients.models import Patient
+from scheduling import selectors as scheduling_selectors
 from spectrum.pagination import LargeTablePaginator
 
 PAGE_SIZES = (25, 50, 100)
@@ -45,6 +48,14 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             page = paginator.page(request.GET.get("page") or 1)
         except (EmptyPage, PageNotAnInteger):
             page = paginator.page(1)
+        services.record_patient_search(
+            actor=request.user,
+            params=request.GET,
+            results=paginator.count,
+            results_exact=paginator.count_is_exact,
+            channel="page",
+            page=page.number,
+        )
     context = {
         "filterset": filterset,
         "page": page,
@@ -79,6 +90,11 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .select_related("actor")
             .order_by("-timestamp")[:HISTORY_LIMIT]
         )
+    access_history = None
+    if permissions.can_view_access_history(user):
+        access_history = audit_selectors.patient_access_history(patient.pk).select_related("content_type")[
+            :HISTORY_LIMIT
+        ]
     context = {
         "patient": patient,
         "show_clinical": "diagnosis" not in hidden,
@@ -87,6 +103,11 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_deactivate": permissions.can_deactivate_patient(user, patient),
         "can_reactivate": permissions.can_reactivate_patient(user, patient),
         "history": history,
+        "access_history": access_history,
+        "schedule": scheduling_selectors.patient_schedule(user, patient),
+        "patient_authorizations": authorization_selectors.for_patient(user, patient),
+        "can_add_authorization": user.has_perm("authorizations.add_authorization") and patient.is_active,
+        "can_book": user.has_perm("scheduling.add_appointment") and patient.is_active,
     }
     return render(request, "patients/patient_detail.html", context)
 

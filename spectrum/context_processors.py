@@ -22,9 +22,9 @@ NAVIGATION = [
     NavItem("Calendar", "scheduling:calendar", "Book appointments and mark attendance", "scheduling.view_appointment"),
     NavItem(
         "Authorizations",
-        "scheduling:authorization-list",
+        "authorizations:authorization-list",
         "Insurance authorizations and units",
-        "scheduling.view_authorization",
+        "authorizations.view_authorization",
     ),
     NavItem("Audit", "audit:event-list", "Who viewed or changed what, and when", "audit.view_auditevent"),
     NavItem("Admin", "admin:index", "Users, roles, lockouts and reference data", admin_site=True),

@@ -80,6 +80,8 @@ def _development_secrets() -> dict[str, str]:
         "SECRET_KEY": lambda: secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
         "SEARCH_HASH_KEY": lambda: secrets.token_urlsafe(32),
+        # Not needed at start-up: only backup, restore and verify_backup ask for it (operations.conf).
+        "BACKUP_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
     }
     missing = {name: make() for name, make in generators.items() if not stored.get(name)}
     if missing:
@@ -140,9 +142,13 @@ INSTALLED_APPS = [
     "audit",
     "patients",
     "scheduling",
+    "authorizations",
+    "operations",
 ]
 
 MIDDLEWARE = [
+    # Prometheus request counts and latencies per view (/metrics): first and (but for axes) last.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "spectrum.middleware.RequestIdMiddleware",
@@ -159,6 +165,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.AuditActorMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Axes must come last: it turns a lockout detected during the view into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -331,6 +338,25 @@ AUDITLOG_LOGENTRY_MODEL = "audit.AuditEvent"
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_MASK_CALLABLE = "audit.masking.mask_value"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
+# Compliance report anomalies (after-hours access uses CLINIC_HOURS_START/END and CLINIC_WORKDAYS below):
+# more than N distinct patients opened within 60 minutes; more than N refusals (403) within 60 minutes;
+# and, outside clinic hours, a patient the user has not touched in the last N days.
+AUDIT_ANOMALY_PATIENTS_PER_HOUR = env_int("AUDIT_ANOMALY_PATIENTS_PER_HOUR", 30)
+AUDIT_ANOMALY_DENIALS_PER_HOUR = env_int("AUDIT_ANOMALY_DENIALS_PER_HOUR", 5)
+AUDIT_ANOMALY_LOOKBACK_DAYS = env_int("AUDIT_ANOMALY_LOOKBACK_DAYS", 90)
+
+# --- Data operations (operations app: backups, exports, /metrics) -----------------------------------
+
+# Encrypted backups (`manage.py backup`) go here; only the newest BACKUP_RETENTION are kept (0: keep all).
+BACKUP_DIR = Path(env_str("BACKUP_DIR") or BASE_DIR / "backups")
+BACKUP_RETENTION = env_int("BACKUP_RETENTION", 14)
+# `dbstatus` and /metrics call the last backup stale after this many hours.
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26)
+# Fernet key(s) of backup files, comma-separated: the first encrypts, all decrypt. Not required to start:
+# backup, restore and verify_backup refuse to run without it in production (development generates one).
+BACKUP_ENCRYPTION_KEY = env_secret("BACKUP_ENCRYPTION_KEY")
+# Prometheus scrapes /metrics with "Authorization: Bearer <METRICS_TOKEN>"; unset: administrators' sessions only.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
 
 # --- Security headers -------------------------------------------------------------------------------
 
@@ -378,6 +404,12 @@ TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
 CLINIC_NAME = env_str("CLINIC_NAME", "Spectrum Clinic")
+# Clinic hours: appointments start on the slot grid within these hours, on these weekdays (0 = Monday).
+# The audit trail's after-hours report uses the same hours.
+CLINIC_HOURS_START = env_str("CLINIC_HOURS_START", "09:00")
+CLINIC_HOURS_END = env_str("CLINIC_HOURS_END", "17:00")
+CLINIC_WORKDAYS = [int(day) for day in env_list("CLINIC_WORKDAYS", ["0", "1", "2", "3", "4"])]
+APPOINTMENT_SLOT_MINUTES = env_int("APPOINTMENT_SLOT_MINUTES", 15)
 
 # --- Static files -----------------------------------------------------------------------------------
 

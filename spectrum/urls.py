@@ -12,6 +12,9 @@ admin.site.index_title = "Clinic data and accounts"
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("patients.api.urls")),
+    path("", include("scheduling.api.urls")),
+    path("", include("authorizations.api.urls")),
+    path("", include("audit.api.urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +22,11 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
     path("patients/", include("patients.urls")),
+    path("audit/", include("audit.urls")),
+    path("", include("scheduling.urls")),
+    path("authorizations/", include("authorizations.urls")),
+    # /exports/<what>.<format> (list-page downloads) and /metrics (Prometheus).
+    path("", include("operations.urls")),
     path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -14,7 +14,13 @@ logger = logging.getLogger(__name__)
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard.html")
+    from authorizations import selectors as authorizations
+    from scheduling import selectors as scheduling
+
+    context = {"schedule": scheduling.dashboard(request.user)}
+    if request.user.has_perm("authorizations.view_authorization"):
+        context["authorization_alerts"] = authorizations.alerts(request.user)
+    return render(request, "dashboard.html", context)
 
 
 @login_not_required

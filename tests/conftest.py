@@ -10,6 +10,18 @@ from tests.factories import PASSWORD, UserFactory
 ROLES = [Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.STAFF, Role.READ_ONLY]
 
 
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.postgres_only`` tests are skipped on SQLite (they run in CI's PostgreSQL pass)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://…)")
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

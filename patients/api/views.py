@@ -75,6 +75,20 @@ class PatientViewSet(viewsets.ModelViewSet):
             self.request.data.get("allow_duplicate", False)
         )
 
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        page = getattr(self.paginator, "page", None)
+        if page is not None:  # a search or filter is recorded once per request, with how many matched
+            services.record_patient_search(
+                actor=request.user,
+                params=request.query_params,
+                results=page.paginator.count,
+                results_exact=page.paginator.count_is_exact,
+                channel="api",
+                page=page.number,
+            )
+        return response
+
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         patient = self.get_object()
         services.record_patient_access(actor=request.user, patient=patient, channel="api")

@@ -4,7 +4,15 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Role, User
-from accounts.permissions import ROLE_PERMISSIONS, role_has_permission, sync_role_groups
+from accounts.permissions import (
+    ROLE_PERMISSIONS,
+    AUTHORIZATION_READ,
+    AUTHORIZATION_WRITE,
+    SCHEDULING_BOOKING,
+    SCHEDULING_READ,
+    role_has_permission,
+    sync_role_groups,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +30,28 @@ def group_permissions(role: str) -> set[str]:
 def test_groups_hold_the_matrix():
     admin = group_permissions(Role.ADMIN)
     assert {"accounts.change_user", "audit.view_auditevent", "patients.reactivate_patient"} <= admin
-    assert group_permissions(Role.READ_ONLY) == {
-        "audit.view_auditevent",
-        "patients.view_patient",
-        "patients.view_clinical",
-    }
-    assert group_permissions(Role.STAFF) == {"patients.view_patient", "patients.add_patient", "patients.change_patient"}
+    assert (
+        group_permissions(Role.READ_ONLY)
+        == {
+            "audit.view_auditevent",
+            "patients.view_patient",
+            "patients.view_clinical",
+        }
+        | SCHEDULING_READ
+        | AUTHORIZATION_READ
+    )
+    assert (
+        group_permissions(Role.STAFF)
+        == {"patients.view_patient", "patients.add_patient", "patients.change_patient"} | SCHEDULING_BOOKING | AUTHORIZATION_READ
+    )
     nurse = group_permissions(Role.NURSE)
     assert {"patients.view_clinical", "patients.change_clinical", "patients.view_ssn"} <= nurse
     assert "patients.deactivate_patient" not in nurse
     assert "patients.deactivate_patient" in group_permissions(Role.DOCTOR)
+    assert "scheduling.override_conflict" in nurse
+    assert AUTHORIZATION_WRITE <= group_permissions(Role.DOCTOR)
+    assert "authorizations.add_authorization" not in nurse
+    assert "scheduling.override_conflict" not in group_permissions(Role.STAFF)
     for role in (Role.DOCTOR, Role.NURSE, Role.STAFF):
         assert not Group.objects.get(name=role).permissions.filter(content_type__app_label="accounts").exists()
 
@@ -47,11 +67,16 @@ def test_sync_is_idempotent_and_restores_the_matrix():
     group.permissions.clear()
     sync_role_groups()
     sync_role_groups()
-    assert group_permissions(Role.READ_ONLY) == {
-        "audit.view_auditevent",
-        "patients.view_patient",
-        "patients.view_clinical",
-    }
+    assert (
+        group_permissions(Role.READ_ONLY)
+        == {
+            "audit.view_auditevent",
+            "patients.view_patient",
+            "patients.view_clinical",
+        }
+        | SCHEDULING_READ
+        | AUTHORIZATION_READ
+    )
 
 
 def test_create_user_puts_user_in_role_group():
@@ -85,11 +110,11 @@ def test_createsuperuser_gets_admin_role(monkeypatch):
 @pytest.mark.parametrize(
     ("role", "visible", "hidden"),
     [
-        (Role.ADMIN, ["Dashboard", "Patients", "Admin"], []),
-        (Role.DOCTOR, ["Dashboard", "Patients"], ["Admin"]),
-        (Role.NURSE, ["Dashboard", "Patients"], ["Admin"]),
-        (Role.STAFF, ["Dashboard", "Patients"], ["Admin"]),
-        (Role.READ_ONLY, ["Dashboard", "Patients"], ["Admin"]),
+        (Role.ADMIN, ["Dashboard", "Patients", "Calendar", "Authorizations", "Admin"], []),
+        (Role.DOCTOR, ["Dashboard", "Patients", "Calendar", "Authorizations"], ["Admin"]),
+        (Role.NURSE, ["Dashboard", "Patients", "Calendar", "Authorizations"], ["Admin"]),
+        (Role.STAFF, ["Dashboard", "Patients", "Calendar", "Authorizations"], ["Admin"]),
+        (Role.READ_ONLY, ["Dashboard", "Patients", "Calendar", "Authorizations"], ["Admin"]),
     ],
 )
 def test_navigation_matches_role(client, user_for_role, role, visible, hidden):

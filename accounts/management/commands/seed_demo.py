@@ -37,6 +37,7 @@ class Command(BaseCommand):
                     user.set_password(DEMO_PASSWORD)
                     user.save()
         self.load_patients(patients)
+        self.load_schedule()
         self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for email, _, role in DEMO_USERS:
             self.stdout.write(f"  {role.label:<22} {email}")
@@ -57,3 +58,11 @@ class Command(BaseCommand):
 
         demo.load(missing, progress=progress)
         self.stdout.write(f"Added {missing:,} synthetic patients.")
+
+    def load_schedule(self) -> None:
+        from scheduling import demo
+
+        users = {user.role: user for user in User.objects.filter(email__in=[email for email, _, _ in DEMO_USERS])}
+        made = demo.load(actor=users[Role.ADMIN], doctor=users[Role.DOCTOR], nurse=users[Role.NURSE])
+        if made:
+            self.stdout.write(f"Added a demo schedule of {made:,} appointments.")

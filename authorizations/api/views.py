@@ -1,0 +1,70 @@
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from authorizations import selectors, services
+from authorizations.api.serializers import AuthorizationSerializer
+from authorizations.forms import AuthorizationFilterForm
+from authorizations.models import Authorization
+from authorizations.views import filter_authorizations
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("patient", OpenApiTypes.INT),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=Authorization.Status.values),
+            OpenApiParameter("service_type", OpenApiTypes.INT),
+            OpenApiParameter("payer", OpenApiTypes.STR),
+            OpenApiParameter("expiring_within_days", OpenApiTypes.INT),
+        ]
+    )
+)
+class AuthorizationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Insurance authorizations. ``units_used``, ``units_scheduled``, ``units_remaining`` and ``status`` are
+    derived from appointments, never written."""
+
+    serializer_class = AuthorizationSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        queryset = selectors.listing(self.request.user).order_by("end_date", "id")
+        if self.action != "list":
+            return queryset
+        form = AuthorizationFilterForm(self.request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        data = dict(form.cleaned_data)
+        patient = self.request.query_params.get("patient")
+        if patient:
+            if not patient.isdigit():
+                raise ValidationError({"patient": ["A patient id is a number."]})
+            data["patient"] = int(patient)
+        return filter_authorizations(queryset, data)
+
+    def _save(self, serializer: AuthorizationSerializer, authorization: Authorization | None) -> None:
+        data = dict(serializer.validated_data)
+        service_types = data.pop("service_types", None)
+        if service_types is None:
+            service_types = list(authorization.service_types.all()) if authorization else []
+        try:
+            saved = services.save_authorization(
+                actor=self.request.user, data=data, service_types=service_types, authorization=authorization
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        serializer.instance = selectors.with_usage(Authorization.objects.filter(pk=saved.pk)).get()
+
+    def perform_create(self, serializer: AuthorizationSerializer) -> None:
+        self._save(serializer, None)
+
+    def perform_update(self, serializer: AuthorizationSerializer) -> None:
+        self._save(serializer, Authorization.objects.get(pk=serializer.instance.pk))

@@ -1,0 +1,147 @@
+"""Authorizations with their usage counted from appointments, in a constant number of queries."""
+
+import datetime
+from typing import Any
+
+from django.db.models import (
+    Case,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Ceil, Coalesce
+from django.utils import timezone
+
+from authorizations.models import Authorization
+from scheduling.models import Appointment
+
+Status = Authorization.Status
+LOW_UNITS_SHARE = 0.2
+EXPIRING_WITHIN_DAYS = 30
+
+
+def _units() -> Case:
+    """Units of one appointment: 1 per visit, or ceil(duration / unit minutes) for unit-billed services."""
+    return Case(
+        When(service_type__unit_minutes__isnull=True, then=Value(1)),
+        default=Cast(
+            Ceil(Cast(F("duration_minutes"), FloatField()) / Cast(F("service_type__unit_minutes"), FloatField())),
+            IntegerField(),
+        ),
+        output_field=IntegerField(),
+    )
+
+
+def _covered(extra: Q) -> QuerySet[Appointment]:
+    """Appointments an authorization (the outer row) covers: its patient, its services, its window."""
+    return Appointment.objects.filter(
+        extra,
+        patient=OuterRef("patient"),
+        service_type__authorizations=OuterRef("pk"),
+        date__gte=OuterRef("start_date"),
+        date__lte=OuterRef("end_date"),
+    )
+
+
+def _unit_sum(extra: Q) -> Coalesce:
+    total = _covered(extra).order_by().values("patient").annotate(total=Sum(_units())).values("total")
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+
+
+def with_usage(
+    authorizations: QuerySet[Authorization], *, today: datetime.date | None = None
+) -> QuerySet[Authorization]:
+    """Annotate ``units_used``, ``units_scheduled``, ``units_remaining`` and ``status`` (all derived).
+
+    Used: attended appointments, plus late cancellations where the payer counts them. Scheduled: booked
+    (still open) appointments from today on. One query whatever the number of rows.
+    """
+    today = today or timezone.localdate()
+    attended = _unit_sum(Q(status=Appointment.Status.ATTENDED))
+    late = _unit_sum(Q(status=Appointment.Status.LATE_CANCEL))
+    scheduled = _unit_sum(Q(status__in=Appointment.OPEN_STATUSES, date__gte=today))
+    return authorizations.annotate(
+        units_attended=attended,
+        units_late_cancelled=late,
+        units_used=F("units_attended")
+        + Case(When(late_cancel_counts=True, then=F("units_late_cancelled")), default=Value(0)),
+        units_scheduled=scheduled,
+        units_remaining=F("units_authorized") - F("units_used"),
+        status=Case(
+            When(approval_date__isnull=True, then=Value(Status.PENDING)),
+            When(end_date__lt=today, then=Value(Status.EXPIRED)),
+            When(units_used__gte=F("units_authorized"), then=Value(Status.EXHAUSTED)),
+            default=Value(Status.ACTIVE),
+        ),
+    )
+
+
+def authorizations_visible_to(user: Any) -> QuerySet[Authorization]:
+    if not user.has_perm("authorizations.view_authorization"):
+        return Authorization.objects.none()
+    authorizations = Authorization.objects.all()
+    if not user.has_perm("patients.reactivate_patient"):
+        authorizations = authorizations.filter(patient__is_active=True)
+    return authorizations
+
+
+def listing(user: Any) -> QuerySet[Authorization]:
+    return with_usage(authorizations_visible_to(user)).select_related("patient").prefetch_related("service_types")
+
+
+def expiring_within(authorizations: QuerySet[Authorization], days: int) -> QuerySet[Authorization]:
+    today = timezone.localdate()
+    return authorizations.filter(end_date__gte=today, end_date__lte=today + datetime.timedelta(days=days))
+
+
+def alerts(user: Any) -> list[Authorization]:
+    """For the dashboard: expiring within 30 days, under 20% of units left, or already over-used."""
+    today = timezone.localdate()
+    rows = (
+        listing(user)
+        .filter(approval_date__isnull=False, end_date__gte=today - datetime.timedelta(days=EXPIRING_WITHIN_DAYS))
+        .filter(
+            Q(end_date__lte=today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS), end_date__gte=today)
+            | Q(units_remaining__lt=Cast(F("units_authorized"), FloatField()) * LOW_UNITS_SHARE)
+        )
+        .order_by("end_date")
+    )
+    result = []
+    for authorization in rows:
+        authorization.alert_reasons = alert_reasons(authorization, today)
+        if authorization.alert_reasons:
+            result.append(authorization)
+    return result
+
+
+def alert_reasons(authorization: Authorization, today: datetime.date) -> list[str]:
+    reasons = []
+    if authorization.units_used > authorization.units_authorized:
+        reasons.append(f"over-used by {authorization.units_used - authorization.units_authorized} units")
+    elif authorization.units_remaining < authorization.units_authorized * LOW_UNITS_SHARE:
+        reasons.append(f"{authorization.units_remaining} of {authorization.units_authorized} units left")
+    if today <= authorization.end_date <= today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS):
+        reasons.append(f"ends {authorization.end_date:%m/%d/%Y}")
+    return reasons
+
+
+def covering(patient_id: int, service_type_id: int, day: datetime.date) -> QuerySet[Authorization]:
+    return with_usage(
+        Authorization.objects.filter(
+            patient_id=patient_id, service_types=service_type_id, start_date__lte=day, end_date__gte=day
+        )
+    )
+
+
+def for_patient(user: Any, patient: Any) -> list[Authorization] | None:
+    """The patient page's authorizations, newest window first; None when the role may not see them."""
+    if not user.has_perm("authorizations.view_authorization"):
+        return None
+    return list(listing(user).filter(patient=patient).order_by("-end_date", "-id"))

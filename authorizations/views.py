@@ -1,0 +1,216 @@
+import csv
+import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audit import services as audit
+from authorizations import reports, selectors, services
+from authorizations.forms import AuthorizationFilterForm, AuthorizationForm, PeriodForm
+from authorizations.models import Authorization
+from patients import selectors as patient_selectors
+from scheduling import selectors as scheduling_selectors
+from spectrum.pagination import LargeTablePaginator
+
+
+def _require(user: Any, permission: str) -> None:
+    if not user.has_perm(permission):
+        raise PermissionDenied
+
+
+def filter_authorizations(authorizations, data: dict[str, Any]):
+    """The list's filters, shared by the page and the API."""
+    if data.get("status"):
+        authorizations = authorizations.filter(status=data["status"])
+    if data.get("service_type"):
+        authorizations = authorizations.filter(service_types=data["service_type"]).distinct()
+    if data.get("payer"):
+        authorizations = authorizations.filter(payer__icontains=data["payer"])
+    if data.get("expiring_within_days") is not None:
+        authorizations = selectors.expiring_within(authorizations, data["expiring_within_days"])
+    if data.get("patient"):
+        authorizations = authorizations.filter(patient=data["patient"])
+    return authorizations
+
+
+@require_GET
+def authorization_list(request: HttpRequest) -> HttpResponse:
+    _require(request.user, "authorizations.view_authorization")
+    form = AuthorizationFilterForm(request.GET or None)
+    authorizations = selectors.listing(request.user).order_by("end_date", "id")
+    if form.is_valid():
+        authorizations = filter_authorizations(authorizations, form.cleaned_data)
+    page = LargeTablePaginator(authorizations, 50).page(request.GET.get("page") or 1) if not form.errors else None
+    context = {
+        "form": form,
+        "page": page,
+        "can_add": request.user.has_perm("authorizations.add_authorization"),
+        "today": timezone.localdate(),
+    }
+    return render(request, "authorizations/authorization_list.html", context)
+
+
+def _patient_for(request: HttpRequest, patient_id: Any):
+    patient = (
+        patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
+        if str(patient_id).isdigit()
+        else None
+    )
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def authorization_create(request: HttpRequest) -> HttpResponse:
+    _require(request.user, "authorizations.add_authorization")
+    patient = _patient_for(request, request.GET.get("patient") or request.POST.get("patient"))
+    form = AuthorizationForm(request.POST or None, initial={"patient": patient.pk})
+    if request.method == "POST" and form.is_valid():
+        try:
+            authorization = services.save_authorization(
+                actor=request.user, data=form.data_for_service(), service_types=list(form.cleaned_data["service_types"])
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Authorization {authorization} recorded.")
+            return redirect(patient)
+    return render(
+        request, "authorizations/authorization_form.html", {"form": form, "patient": patient, "authorization": None}
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    authorization = selectors.listing(request.user).filter(pk=pk).first()
+    if authorization is None:
+        raise Http404("No such authorization.")
+    can_change = request.user.has_perm("authorizations.change_authorization")
+    if request.method == "POST" and not can_change:
+        raise PermissionDenied
+    form = AuthorizationForm(
+        request.POST or None, instance=authorization, initial={"service_types": list(authorization.service_types.all())}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_authorization(
+                actor=request.user, authorization=Authorization.objects.get(pk=pk), data=form.data_for_service(),
+                service_types=list(form.cleaned_data["service_types"]),
+            )  # fmt: skip
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Authorization saved.")
+            return redirect(authorization.patient)
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
+    context = {"form": form, "patient": authorization.patient, "authorization": authorization, "can_change": can_change}
+    return render(request, "authorizations/authorization_form.html", context)
+
+
+def _period(request: HttpRequest) -> PeriodForm:
+    today = timezone.localdate()
+    defaults = {"date_from": today.replace(day=1) - datetime.timedelta(days=60), "date_to": today}
+    return PeriodForm(request.GET if "date_from" in request.GET else {k: v.isoformat() for k, v in defaults.items()})
+
+
+def _record_export(request: HttpRequest, report: str, rows: int, period: PeriodForm) -> None:
+    """A report leaving the system is an export: recorded with what and how much (no PHI in the entry)."""
+    period_data = {key: str(value) for key, value in period.cleaned_data.items()}
+    audit.record(
+        event="authorizations.report.exported",
+        target_model=Authorization,
+        actor=request.user,
+        data={"report": report, "rows": rows, **period_data},
+    )
+
+
+def _csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+@require_GET
+def report_utilisation(request: HttpRequest) -> HttpResponse:
+    _require(request.user, "authorizations.view_authorization")
+    form = _period(request)
+    rows = (
+        reports.utilisation(request.user, form.cleaned_data["date_from"], form.cleaned_data["date_to"])
+        if form.is_valid()
+        else []
+    )
+    if form.is_valid() and request.GET.get("format") == "csv":
+        _record_export(request, "utilisation", len(rows), form)
+        return _csv_response(
+            "utilisation.csv",
+            [
+                "service",
+                "name",
+                "authorizations",
+                "units_authorized",
+                "units_used",
+                "units_remaining",
+                "units_over_used",
+            ],
+            [
+                [
+                    r["service"],
+                    r["name"],
+                    r["authorizations"],
+                    r["authorized"],
+                    r["used"],
+                    r["remaining"],
+                    r["over_used"],
+                ]
+                for r in rows
+            ],
+        )
+    return render(request, "authorizations/report_utilisation.html", {"form": form, "rows": rows})
+
+
+@require_GET
+def report_attendance(request: HttpRequest) -> HttpResponse:
+    _require(request.user, "scheduling.view_appointment")
+    form = _period(request)
+    tables = {"by_patient": [], "by_service": []}
+    if form.is_valid():
+        appointments = scheduling_selectors.appointments_visible_to(request.user)
+        tables = reports.attendance(appointments, form.cleaned_data["date_from"], form.cleaned_data["date_to"])
+    if form.is_valid() and request.GET.get("format") == "csv":
+        by = "service" if request.GET.get("by") == "service" else "patient"
+        rows = tables[f"by_{by}"]
+        _record_export(request, f"attendance_by_{by}", len(rows), form)
+        counts = ["attended", "no_show", "late_cancel", "total", "no_show_rate", "late_cancel_rate"]
+        if by == "service":
+            return _csv_response(
+                "attendance-by-service.csv",
+                ["service", *counts],
+                [[r["service_type__code"], *[r[c] for c in counts]] for r in rows],
+            )
+        return _csv_response(
+            "attendance-by-patient.csv",
+            ["patient_number", "last_name", "first_name", *counts],
+            [
+                [
+                    r["patient__patient_number"],
+                    r["patient__last_name"],
+                    r["patient__first_name"],
+                    *[r[c] for c in counts],
+                ]
+                for r in rows
+            ],
+        )
+    return render(request, "authorizations/report_attendance.html", {"form": form, **tables})

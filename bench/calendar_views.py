@@ -1,0 +1,223 @@
+"""Calendar latency on PostgreSQL with millions of appointments: the month view, the day view and the API.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/spectrum_bench_calendar \\
+        .venv/bin/python bench/calendar_views.py --appointments 2000000
+
+Creates and migrates the database if needed, loads synthetic patients and appointments (COPY, spread over
+the weekdays of eight years back and one ahead: about 850 a day), then times in-process requests through
+Django's test client as a front-desk user (every middleware and the rendering included) and, for the
+month, the bare aggregate in raw SQL.
+"""
+
+import argparse
+import datetime
+import io
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spectrum.settings")
+os.environ.setdefault("RATELIMIT_ENABLE", "false")
+os.environ.setdefault("DEBUG", "false")
+
+BUDGET_MS = 50.0
+YEARS_BACK, YEARS_AHEAD = 8, 1
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def weekdays(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    days, day = [], first
+    while day <= last:
+        if day.weekday() < 5:
+            days.append(day)
+        day += datetime.timedelta(days=1)
+    return days
+
+
+def load_appointments(wanted: int) -> None:
+    from django.db import connection
+    from django.utils import timezone
+    from encrypted_model_fields.fields import encrypt_str
+
+    from accounts.models import User
+    from patients.models import Patient
+    from scheduling.models import Appointment, AppointmentSeries, ServiceType
+
+    have = Appointment.objects.count()
+    if have >= wanted:
+        return
+    rng = random.Random(11)
+    today = timezone.localdate()
+    days = weekdays(
+        today - datetime.timedelta(days=365 * YEARS_BACK), today + datetime.timedelta(days=365 * YEARS_AHEAD)
+    )
+    patient_ids = list(Patient.objects.values_list("id", flat=True))
+    clinicians = [
+        User.objects.get_or_create(
+            email=f"clinician{i}@bench.test", defaults={"role": "nurse", "full_name": f"Clinician {i}"}
+        )[0].pk
+        for i in range(12)
+    ]
+    services = list(ServiceType.objects.values_list("id", "code", "default_duration_minutes", "billing_code"))
+    series_ids = list(AppointmentSeries.objects.values_list("id", flat=True))
+    if not series_ids:
+        anchor = Patient.objects.first()
+        service = ServiceType.objects.get(code="PSR")
+        AppointmentSeries.objects.bulk_create(
+            AppointmentSeries(patient=anchor, service_type=service, start_date=today, start_time=datetime.time(9),
+                              duration_minutes=180, frequency="weekly", weekdays="mon,wed,fri", count=3)
+            for _ in range(2000)
+        )  # fmt: skip
+        series_ids = list(AppointmentSeries.objects.values_list("id", flat=True))
+    empty_notes = encrypt_str("").decode()  # one valid token: notes are empty here, encrypting each is not the point
+    now = timezone.now().isoformat()
+    columns = (
+        "patient_id, clinician_id, service_type_id, date, start_time, end_time, duration_minutes, status, notes, "
+        "billing_code, series_id, original_date, is_exception, override_reason, created_at, updated_at"
+    )
+    outcome = ["attended"] * 17 + ["no_show", "no_show", "late_cancel", "cancelled_by_patient"]
+    started = time.monotonic()
+    remaining = wanted - have
+    with connection.cursor() as cursor:
+        while remaining > 0:
+            block = min(200_000, remaining)
+            buffer = io.StringIO()
+            for _ in range(block):
+                day = rng.choice(days)
+                service_id, code, minutes, billing = rng.choice(services)
+                hour = rng.randint(9, 15)
+                start = datetime.time(hour, rng.choice((0, 15, 30, 45)))
+                minutes = min(minutes, (17 - hour) * 60 - start.minute)
+                end = (datetime.datetime.combine(day, start) + datetime.timedelta(minutes=minutes)).time()
+                status = rng.choice(outcome) if day < today else "scheduled"
+                series = str(rng.choice(series_ids)) if code == "PSR" else "\\N"
+                buffer.write(
+                    f"{rng.choice(patient_ids)}\t{rng.choice(clinicians)}\t{service_id}\t{day}\t{start}\t{end}\t{minutes}\t"
+                    f"{status}\t{empty_notes}\t{billing}\t{series}\t\\N\tf\t\t{now}\t{now}\n"
+                )
+            buffer.seek(0)
+            with cursor.copy(f"COPY scheduling_appointment ({columns}) FROM STDIN") as copy:
+                copy.write(buffer.read())
+            remaining -= block
+            done = wanted - have - remaining
+            print(
+                f"  appointments: {done:,}/{wanted - have:,} ({done / (time.monotonic() - started):,.0f}/s)", flush=True
+            )
+        cursor.execute("ANALYZE scheduling_appointment")
+
+
+def timed(fn, repeat: int) -> list[float]:
+    for _ in range(3):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    return sorted(samples)[max(0, int(round(0.95 * len(samples))) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--appointments", type=int, default=2_000_000)
+    parser.add_argument("--patients", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit(
+            "Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/spectrum_bench_calendar"
+        )
+    ensure_database(url)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from accounts.models import User
+    from patients import demo
+    from patients.models import Patient
+    from scheduling.models import Appointment
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # production static storage, as served
+    missing = args.patients - Patient.objects.count()
+    if missing > 0:
+        print(f"Loading {missing:,} patients…", flush=True)
+        demo.load(missing)
+    print(f"Loading appointments up to {args.appointments:,}…", flush=True)
+    load_appointments(args.appointments)
+    total = Appointment.objects.count()
+
+    user, _ = User.objects.get_or_create(
+        email="frontdesk@bench.test", defaults={"role": "staff", "full_name": "Front Desk"}
+    )
+    client = Client()
+    client.force_login(user)
+    today = timezone.localdate()
+    month = f"{today:%Y-%m}"
+    busy_day = today - datetime.timedelta(days=today.weekday() + 7)  # last week's Monday: past, fully marked
+    per_day = Appointment.objects.filter(date=busy_day).count()
+
+    def get(url: str, **params):
+        response = client.get(url, params)
+        assert response.status_code == 200, (url, response.status_code)
+        return response
+
+    first, last = (
+        datetime.date(today.year, today.month, 1),
+        (datetime.date(today.year, today.month, 28) + datetime.timedelta(days=4)).replace(day=1)
+        - datetime.timedelta(days=1),
+    )
+    raw_sql = (
+        "SELECT date, status, COUNT(id), COUNT(id) FILTER (WHERE series_id IS NOT NULL) FROM scheduling_appointment "
+        "WHERE date BETWEEN %s AND %s GROUP BY date, status"
+    )
+
+    def raw():
+        with connection.cursor() as cursor:
+            cursor.execute(raw_sql, [first, last])
+            cursor.fetchall()
+
+    results = [
+        ("month view (page)", timed(lambda: get("/calendar/", month=month), args.repeat)),
+        ("day view (page 1 of the day)", timed(lambda: get(f"/calendar/{busy_day}/"), args.repeat)),
+        ("calendar API (month)", timed(lambda: get("/api/v1/calendar/", month=month), args.repeat)),
+        ("month aggregate, raw SQL", timed(raw, args.repeat)),
+    ]
+    print(f"\n{total:,} appointments; {per_day} on {busy_day} (the day view shows 100 per page)")
+    print(f"{'request':34} {'median ms':>10} {'p95 ms':>8}  budget")
+    for name, samples in results:
+        median = statistics.median(samples)
+        verdict = "" if "raw" in name else ("ok" if median < BUDGET_MS else "OVER")
+        print(f"{name:34} {median:10.1f} {p95(samples):8.1f}  {verdict}")
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + raw_sql, [first, last])
+        plan = [row[0] for row in cursor.fetchall()]
+    print("\nPlan of the month aggregate:\n  " + "\n  ".join(plan))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,411 @@
+"""Exports of patients, appointments and authorizations as CSV, JSON or XLSX, for the command and the pages.
+
+The same filters as the list pages (and their API), through their own filter classes; the same field
+visibility as the pages: a role sees in an export exactly the fields it may see on screen, and the SSN
+only ever masked (``***-**-1234``). Every export is one audit entry (``<app>.<model>.exported``) naming
+each record, and for appointments and authorizations each patient, whose data left the application.
+
+Nothing is spilled to temporary files on the way: CSV and JSON stream; openpyxl's worksheet buffer is
+kept in memory (see ``_memory_backed_openpyxl``).
+"""
+
+import csv
+import datetime
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, BinaryIO
+
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from accounts import permissions
+from audit import services as audit
+from spectrum.exceptions import DomainError
+
+WHATS = ("patients", "appointments", "authorizations")
+FORMATS = ("csv", "json", "xlsx")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class ExportError(DomainError):
+    pass
+
+
+class ExportForbidden(ExportError):
+    status_code = 403
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    value: Callable[[Any], Any]
+
+
+@dataclass
+class ExportResult:
+    what: str
+    export_format: str
+    count: int = 0
+    ids: list[int] = field(default_factory=list)
+    patient_ids: set[int] = field(default_factory=set)
+
+    @property
+    def filename(self) -> str:
+        return f"spectrum-{self.what}-{timezone.localdate():%Y-%m-%d}.{self.export_format}"
+
+
+def can_export(user: Any) -> bool:
+    return permissions.can_export_data(user)
+
+
+# --- Filters: the list pages' own ------------------------------------------------------------------
+
+
+def _query(params: Mapping[str, Any]) -> QueryDict:
+    data = QueryDict(mutable=True)
+    for key, value in params.items():
+        if value in (None, ""):
+            continue
+        if isinstance(value, list | tuple):
+            data.setlist(key, [str(item) for item in value])
+        else:
+            data[key] = str(value)
+    return data
+
+
+def _errors(errors: Mapping[str, Any]) -> str:
+    return "; ".join(f"{name}: {' '.join(str(m) for m in messages)}" for name, messages in errors.items())
+
+
+def _date(params: Mapping[str, Any], name: str) -> datetime.date | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        raise ExportError(f"{name}: use a date like 2026-03-31, not {value!r}.") from None
+
+
+def _patient_id(user: Any, value: Any) -> int | None:
+    """A patient given by id or patient number, among those ``user`` may see."""
+    from patients import selectors
+
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    query = Q(patient_number__iexact=text) | (Q(pk=int(text)) if text.isdigit() else Q(pk__in=[]))
+    patient = selectors.patients_visible_to(user).filter(query).values_list("pk", flat=True).first()
+    if patient is None:
+        raise ExportError(f"No patient {text} (or not one you may see).")
+    return patient
+
+
+def patients_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
+    from patients import selectors
+    from patients.filters import PatientFilter
+
+    filterset = PatientFilter(
+        _query(params), queryset=selectors.patients_visible_to(user), request=SimpleNamespace(user=user)
+    )
+    if not filterset.is_valid():
+        raise ExportError(_errors(filterset.errors))
+    patients = filterset.qs
+    if (start := _date(params, "date_from")) is not None:
+        patients = patients.filter(created_at__date__gte=start)
+    if (end := _date(params, "date_to")) is not None:
+        patients = patients.filter(created_at__date__lte=end)
+    return selectors.order_patients(patients, str(params.get("sort") or "last_name"))
+
+
+def appointments_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
+    from scheduling import selectors
+    from scheduling.api.views import AppointmentFilter
+
+    data = _query(params)
+    if data.get("patient"):
+        data["patient"] = str(_patient_id(user, data["patient"]))
+    appointments = selectors.appointments_visible_to(user).select_related("patient", "service_type", "clinician")
+    filterset = AppointmentFilter(data, queryset=appointments)
+    if not filterset.is_valid():
+        raise ExportError(_errors(filterset.errors))
+    return filterset.qs.order_by("date", "start_time", "id")
+
+
+def authorizations_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
+    from authorizations import selectors
+    from authorizations.forms import AuthorizationFilterForm
+    from authorizations.views import filter_authorizations
+
+    form = AuthorizationFilterForm(_query(params))
+    if not form.is_valid():
+        raise ExportError(_errors(form.errors))
+    filters = dict(form.cleaned_data)
+    filters["patient"] = _patient_id(user, params.get("patient"))
+    authorizations = filter_authorizations(selectors.listing(user), filters)
+    # A date range selects the authorizations whose window overlaps it.
+    if (start := _date(params, "date_from")) is not None:
+        authorizations = authorizations.filter(end_date__gte=start)
+    if (end := _date(params, "date_to")) is not None:
+        authorizations = authorizations.filter(start_date__lte=end)
+    return authorizations.order_by("end_date", "id")
+
+
+# --- Columns: what each role may see ---------------------------------------------------------------
+
+PATIENT_FIELDS = (
+    "patient_number", "last_name", "first_name", "preferred_name", "date_of_birth", "gender", "marital_status",
+    "occupation", "session", "phone", "email", "address", "city", "state", "zip_code", "emergency_contact_name",
+    "emergency_contact_phone", "insurance_type", "insurance_provider", "insurance_number", "medicaid_id",
+    "referral_source", "psr_date", "treatment_start_date", "treatment_end_date", "diagnosis", "diagnosis_codes",
+    "allergies", "medical_history", "current_medications", "blood_type", "ssn_masked", "is_active", "created_at",
+    "updated_at",
+)  # fmt: skip
+
+
+def _attribute(name: str) -> Callable[[Any], Any]:
+    return lambda obj: getattr(obj, name)
+
+
+def patient_columns(user: Any) -> list[Column]:
+    # Never "ssn": only the masked form, and only for roles that may see even that.
+    hidden = permissions.patient_hidden_fields(user) | {"ssn"}
+    return [Column("id", _attribute("pk"))] + [
+        Column(name, _attribute(name)) for name in PATIENT_FIELDS if name not in hidden
+    ]
+
+
+def _notes_visible(user: Any) -> bool:
+    """Appointment and authorization notes are clinical text: for the roles that see clinical fields."""
+    return user.has_perm("patients.view_clinical")
+
+
+def appointment_columns(user: Any) -> list[Column]:
+    columns = [
+        Column("id", _attribute("pk")),
+        Column("date", _attribute("date")),
+        Column("start_time", _attribute("start_time")),
+        Column("end_time", _attribute("end_time")),
+        Column("duration_minutes", _attribute("duration_minutes")),
+        Column("status", _attribute("status")),
+        Column("patient_id", _attribute("patient_id")),
+        Column("patient_number", lambda a: a.patient.patient_number),
+        Column("patient_name", lambda a: f"{a.patient.last_name}, {a.patient.first_name}"),
+        Column("service_type", lambda a: a.service_type.code),
+        Column("clinician", lambda a: a.clinician.email if a.clinician else ""),
+        Column("series_id", _attribute("series_id")),
+        Column("billing_code", _attribute("billing_code")),
+        Column("override_reason", _attribute("override_reason")),
+    ]
+    if _notes_visible(user):
+        columns.append(Column("notes", _attribute("notes")))
+    return columns
+
+
+def authorization_columns(user: Any) -> list[Column]:
+    columns = [
+        Column("id", _attribute("pk")),
+        Column("patient_id", _attribute("patient_id")),
+        Column("patient_number", lambda a: a.patient.patient_number),
+        Column("patient_name", lambda a: f"{a.patient.last_name}, {a.patient.first_name}"),
+        Column("payer", _attribute("payer")),
+        Column("auth_number", _attribute("auth_number")),
+        Column("services", lambda a: sorted(s.code for s in a.service_types.all())),
+        Column("units_authorized", _attribute("units_authorized")),
+        Column("units_used", _attribute("units_used")),
+        Column("units_scheduled", _attribute("units_scheduled")),
+        Column("units_remaining", _attribute("units_remaining")),
+        Column("status", _attribute("status")),
+        Column("start_date", _attribute("start_date")),
+        Column("end_date", _attribute("end_date")),
+        Column("approval_date", _attribute("approval_date")),
+        Column("diagnosis_code", _attribute("diagnosis_code")),
+        Column("late_cancel_counts", _attribute("late_cancel_counts")),
+    ]
+    if _notes_visible(user):
+        columns.append(Column("notes", _attribute("notes")))
+    return columns
+
+
+SOURCES: dict[str, tuple[Callable[[Any, Mapping[str, Any]], QuerySet], Callable[[Any], list[Column]]]] = {
+    "patients": (patients_queryset, patient_columns),
+    "appointments": (appointments_queryset, appointment_columns),
+    "authorizations": (authorizations_queryset, authorization_columns),
+}
+
+
+# --- Writing ---------------------------------------------------------------------------------------
+
+
+def export(
+    *,
+    user: Any,
+    what: str,
+    export_format: str,
+    params: Mapping[str, Any],
+    out: BinaryIO,
+    channel: str,
+) -> ExportResult:
+    """Write the export to ``out`` and record it (the records actually written, even if writing failed)."""
+    if not can_export(user):
+        raise ExportForbidden("Only administrators can export data.")
+    if what not in SOURCES:
+        raise ExportError(f"Unknown export {what!r}: choose from {', '.join(WHATS)}.")
+    if export_format not in FORMATS:
+        raise ExportError(f"Unknown format {export_format!r}: choose from {', '.join(FORMATS)}.")
+    make_queryset, make_columns = SOURCES[what]
+    queryset = make_queryset(user, params)
+    columns = make_columns(user)
+    result = ExportResult(what=what, export_format=export_format)
+
+    def rows() -> Iterator[list[Any]]:
+        for obj in queryset.iterator(chunk_size=500):
+            row = [column.value(obj) for column in columns]
+            result.count += 1
+            result.ids.append(obj.pk)
+            result.patient_ids.add(obj.pk if what == "patients" else obj.patient_id)
+            yield row
+
+    header = [column.name for column in columns]
+    records = rows()
+    try:
+        WRITERS[export_format](out, header, records)
+    finally:
+        records.close()  # a writer that stopped early (closed pipe) leaves the database cursor open otherwise
+        audit.record_export(
+            model=queryset.model,
+            actor=user,
+            count=result.count,
+            export_format=export_format,
+            channel=channel,
+            criteria={key: value for key, value in params.items() if key != "page"},
+            object_ids=result.ids,
+            patient_ids=sorted(result.patient_ids),
+        )
+    return result
+
+
+def _cell(value: Any) -> Any:
+    """A value for a spreadsheet: lists joined, and text that a spreadsheet would run as a formula defused."""
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(item) for item in value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _text(value: Any) -> str:
+    value = _cell(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime.datetime):
+        return (
+            timezone.localtime(value).isoformat(timespec="seconds") if timezone.is_aware(value) else value.isoformat()
+        )
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def write_csv(out: BinaryIO, header: list[str], rows: Iterable[list[Any]]) -> None:
+    # UTF-8 with a byte-order mark: spreadsheets then read accented names correctly.
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
+    try:
+        writer = csv.writer(text)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_text(value) for value in row])
+    finally:
+        text.flush()
+        text.detach()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def write_json(out: BinaryIO, header: list[str], rows: Iterable[list[Any]]) -> None:
+    """A JSON array of objects, streamed."""
+    out.write(b"[")
+    separator = b"\n"
+    for row in rows:
+        record = {name: _json_value(value) for name, value in zip(header, row, strict=True)}
+        out.write(separator + json.dumps(record, ensure_ascii=False).encode())
+        separator = b",\n"
+    out.write(b"\n]\n")
+
+
+def write_xlsx(out: BinaryIO, header: list[str], rows: Iterable[list[Any]]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    _memory_backed_openpyxl()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Export")
+    sheet.append(header)
+    for row in rows:
+        cells = []
+        for value in row:
+            value = _cell(value)
+            if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+                value = timezone.localtime(value).replace(tzinfo=None)  # Excel has no time zones
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text stays text, never a formula
+            cells.append(cell)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    out.write(buffer.getvalue())
+
+
+WRITERS: dict[str, Callable[[BinaryIO, list[str], Iterable[list[Any]]], None]] = {
+    "csv": write_csv,
+    "json": write_json,
+    "xlsx": write_xlsx,
+}
+
+
+def _memory_backed_openpyxl() -> None:
+    """Keep openpyxl's worksheet buffers in memory instead of temporary files (they would hold PHI on disk).
+
+    openpyxl 3.1 writes each worksheet's XML to a NamedTemporaryFile before zipping it. On Linux we give it
+    anonymous memory files (memfd) instead, opened through /proc/self/fd. Elsewhere openpyxl keeps its
+    default (temporary files, removed after saving).
+    """
+    from openpyxl.worksheet import _writer
+
+    if getattr(_writer, "_spectrum_memory_backed", False) or not hasattr(os, "memfd_create"):
+        return
+    original_cleanup = _writer.WorksheetWriter.cleanup
+
+    def create_temporary_file(suffix: str = "") -> str:
+        fd = os.memfd_create("spectrum-export", os.MFD_CLOEXEC)
+        return f"/proc/self/fd/{fd}"
+
+    def cleanup(self: Any) -> None:
+        if isinstance(self.out, str) and self.out.startswith("/proc/self/fd/"):
+            os.close(int(self.out.rsplit("/", 1)[1]))
+        else:
+            original_cleanup(self)
+
+    _writer.create_temporary_file = create_temporary_file
+    _writer.WorksheetWriter.cleanup = cleanup
+    _writer._spectrum_memory_backed = True

@@ -1,0 +1,124 @@
+import datetime
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from patients.models import Patient
+from scheduling import recurrence
+from scheduling.forms import clinicians
+from scheduling.models import Appointment, AppointmentSeries, ServiceType
+
+
+class ServiceTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ServiceType
+        fields = [
+            "id", "code", "name", "billing_code", "default_duration_minutes", "unit_minutes", "is_group", "color",
+            "is_active",
+        ]  # fmt: skip
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ClinicianField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return clinicians()
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ActivePatientField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return Patient.objects.filter(is_active=True)
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    patient = ActivePatientField()
+    clinician = ClinicianField(required=False, allow_null=True)
+    service_type = serializers.PrimaryKeyRelatedField(queryset=ServiceType.objects.all())
+    duration_minutes = serializers.IntegerField(required=False, min_value=5, max_value=480)
+    override_reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    warnings = serializers.SerializerMethodField(help_text="Insurance authorization warnings of this request.")
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id", "patient", "clinician", "service_type", "date", "start_time", "end_time", "duration_minutes",
+            "status", "notes", "billing_code", "series", "original_date", "is_exception", "override_reason",
+            "created_at", "updated_at", "created_by", "updated_by", "warnings",
+        ]  # fmt: skip
+        read_only_fields = [
+            "end_time", "status", "billing_code", "series", "original_date", "is_exception", "created_at",
+            "updated_at", "created_by", "updated_by",
+        ]  # fmt: skip
+
+    def get_warnings(self, appointment: Appointment) -> list[dict]:
+        return [warning.as_dict() for warning in getattr(appointment, "authorization_warnings", [])]
+
+
+class StatusInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Appointment.Status.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class SeriesInputSerializer(serializers.Serializer):
+    patient = ActivePatientField()
+    service_type = serializers.PrimaryKeyRelatedField(queryset=ServiceType.objects.all())
+    clinician = ClinicianField(required=False, allow_null=True)
+    start_date = serializers.DateField()
+    start_time = serializers.TimeField()
+    duration_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=5, max_value=480)
+    frequency = serializers.ChoiceField(choices=AppointmentSeries.Frequency.choices)
+    interval = serializers.IntegerField(required=False, default=1, min_value=1, max_value=12)
+    weekdays = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(recurrence.WEEKDAYS)), required=False, default=list
+    )
+    count = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=recurrence.MAX_OCCURRENCES)
+    until = serializers.DateField(required=False, allow_null=True)
+    skip_dates = serializers.ListField(child=serializers.DateField(), required=False, default=list)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class SeriesSerializer(serializers.ModelSerializer):
+    weekdays = serializers.ListField(source="weekday_list", read_only=True)
+    occurrences = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AppointmentSeries
+        fields = [
+            "id", "patient", "service_type", "clinician", "start_date", "start_time", "duration_minutes",
+            "frequency", "interval", "weekdays", "count", "until", "skip_dates", "split_from", "cancelled_at",
+            "created_at", "occurrences", "warnings",
+        ]  # fmt: skip
+
+    def get_warnings(self, series: AppointmentSeries) -> list[dict]:
+        return [warning.as_dict() for warning in getattr(series, "authorization_warnings", [])]
+
+    def get_occurrences(self, series: AppointmentSeries) -> list[dict]:
+        return [
+            {
+                "id": occ.pk,
+                "date": occ.date.isoformat(),
+                "start_time": occ.start_time.strftime("%H:%M:%S"),
+                "status": occ.status,
+            }
+            for occ in series.occurrences.order_by("date")
+        ]
+
+
+def occurrence_as_dict(occurrence) -> dict:
+    return {
+        "date": occurrence.date.isoformat(),
+        "moved_from": occurrence.moved_from.isoformat() if occurrence.moved_from else None,
+        "skipped": occurrence.skipped,
+        "conflicts": [conflict.as_dict() for conflict in occurrence.conflicts],
+        "warnings": [warning.as_dict() for warning in occurrence.warnings],
+    }
+
+
+def parse_month(value: str) -> datetime.date:
+    try:
+        return datetime.datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        raise serializers.ValidationError({"month": ["Give the month as YYYY-MM, e.g. 2025-07."]}) from None

@@ -1,0 +1,120 @@
+import datetime
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import Role, User
+from patients.models import Patient
+from scheduling import services
+from scheduling.models import Appointment, ServiceType
+
+WEEKDAY_CHOICES = [("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri")]
+CLINICIAN_ROLES = (Role.DOCTOR, Role.NURSE)
+
+
+def clinicians():
+    """Who can be booked as the clinician: active doctors and nurses."""
+    return User.objects.filter(role__in=CLINICIAN_ROLES, is_active=True).order_by("full_name", "email")
+
+
+def time_choices() -> list[tuple[str, str]]:
+    """Start times as 12-hour labels ("10:15 AM") with 24-hour values ("10:15")."""
+    return [(moment.strftime("%H:%M"), moment.strftime("%I:%M %p").lstrip("0")) for moment in services.start_times()]
+
+
+class AppointmentForm(forms.Form):
+    """Book one appointment or a recurring series (frequency set)."""
+
+    patient = forms.ModelChoiceField(queryset=Patient.objects.filter(is_active=True), widget=forms.HiddenInput)
+    service_type = forms.ModelChoiceField(queryset=ServiceType.objects.filter(is_active=True), label="Service")
+    clinician = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="— none —")
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TypedChoiceField(
+        label="Time", coerce=lambda value: datetime.datetime.strptime(value, "%H:%M").time()
+    )
+    duration_minutes = forms.IntegerField(
+        label="Duration (minutes)", required=False, min_value=5, max_value=480,
+        help_text="Blank: the service's usual length.",
+    )  # fmt: skip
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    frequency = forms.ChoiceField(
+        label="Repeat", required=False, choices=[("", "Does not repeat"), ("weekly", "Weekly"), ("monthly", "Monthly")]
+    )
+    interval = forms.IntegerField(label="Every", required=False, min_value=1, max_value=12, initial=1)
+    weekdays = forms.MultipleChoiceField(required=False, choices=WEEKDAY_CHOICES, widget=forms.CheckboxSelectMultiple)
+    count = forms.IntegerField(label="Occurrences", required=False, min_value=1, max_value=260)
+    until = forms.DateField(label="Or until", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    skip_dates = forms.MultipleChoiceField(required=False, widget=forms.MultipleHiddenInput)
+    override_reason = forms.CharField(
+        label="Reason to book despite the conflict", required=False, max_length=300,
+        help_text="Only if you must book over a conflict (recorded).",
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = clinicians()
+        self.fields["start_time"].choices = time_choices()
+        # Skip dates come from the preview's checkboxes: any ISO date is acceptable input here.
+        self.fields["skip_dates"].choices = (
+            [(value, value) for value in self.data.getlist("skip_dates")] if self.data else []
+        )
+
+    def clean_skip_dates(self) -> list[datetime.date]:
+        try:
+            return [datetime.date.fromisoformat(value) for value in self.cleaned_data["skip_dates"]]
+        except ValueError:
+            raise ValidationError("Skipped dates must be dates.") from None
+
+    @property
+    def is_series(self) -> bool:
+        return bool(self.cleaned_data.get("frequency"))
+
+    def series_request(self) -> services.SeriesRequest:
+        data = self.cleaned_data
+        return services.SeriesRequest(
+            patient=data["patient"], service_type=data["service_type"], clinician=data["clinician"],
+            start_date=data["date"], start_time=data["start_time"], duration_minutes=data["duration_minutes"],
+            frequency=data["frequency"], interval=data["interval"] or 1, weekdays=tuple(data["weekdays"]),
+            count=data["count"], until=data["until"], skip_dates=tuple(data["skip_dates"]), notes=data["notes"],
+        )  # fmt: skip
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Appointment.Status.choices)
+    reason = forms.CharField(required=False, max_length=300)
+
+
+class AppointmentEditForm(forms.Form):
+    SCOPE_CHOICES = [
+        ("this", "This appointment only"),
+        ("following", "This and the following appointments"),
+        ("all", "All future appointments of the series"),
+    ]
+
+    service_type = forms.ModelChoiceField(queryset=ServiceType.objects.filter(is_active=True), label="Service")
+    clinician = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="— none —")
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), help_text="Only for this appointment.")
+    start_time = forms.TypedChoiceField(
+        label="Time", coerce=lambda value: datetime.datetime.strptime(value, "%H:%M").time()
+    )
+    duration_minutes = forms.IntegerField(label="Duration (minutes)", min_value=5, max_value=480)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    scope = forms.ChoiceField(choices=SCOPE_CHOICES, initial="this", widget=forms.RadioSelect, required=False)
+    override_reason = forms.CharField(label="Reason to book despite a conflict", required=False, max_length=300)
+
+    def __init__(self, *args: Any, appointment: Appointment, **kwargs: Any) -> None:
+        initial = {
+            "service_type": appointment.service_type_id, "clinician": appointment.clinician_id,
+            "date": appointment.date, "start_time": appointment.start_time.strftime("%H:%M"),
+            "duration_minutes": appointment.duration_minutes, "notes": appointment.notes, "scope": "this",
+        }  # fmt: skip
+        super().__init__(*args, initial=initial, **kwargs)
+        self.fields["clinician"].queryset = clinicians()
+        self.fields["start_time"].choices = time_choices()
+        if not appointment.series_id:
+            del self.fields["scope"]
+
+    def changes(self) -> dict[str, Any]:
+        fields = ("service_type", "clinician", "date", "start_time", "duration_minutes", "notes")
+        return {name: self.cleaned_data[name] for name in fields}

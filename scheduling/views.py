@@ -1,0 +1,405 @@
+import datetime
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from patients import selectors as patient_selectors
+from scheduling import selectors, services
+from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm, clinicians
+from scheduling.models import Appointment, AppointmentSeries, ServiceType
+from spectrum.exceptions import DomainError
+
+Status = Appointment.Status
+DAY_PAGE_SIZE = 100
+
+
+def _require(user: Any, permission: str) -> None:
+    if not user.has_perm(permission):
+        raise PermissionDenied
+
+
+def get_appointment_for_user(user: Any, pk: int, *, write: bool = False) -> Appointment:
+    appointment = (
+        selectors.appointments_visible_to(user)
+        .select_related("patient", "service_type", "clinician", "series")
+        .filter(pk=pk)
+        .first()
+    )
+    if appointment is None:
+        raise Http404("No such appointment.")
+    if write and not user.has_perm("scheduling.change_appointment"):
+        raise PermissionDenied
+    return appointment
+
+
+def _prepare_rows(appointments) -> None:
+    """Work out each row's status choices once, in Python (the day view shows up to a hundred rows)."""
+    now = timezone.localtime().replace(tzinfo=None)
+    for appointment in appointments:
+        started = appointment.starts_at <= now
+        appointment.status_options = [
+            (value, label, value == appointment.status, not started and value in Appointment.OUTCOME_STATUSES)
+            for value, label in Status.choices
+        ]
+
+
+def _calendar_filters(request: HttpRequest) -> dict[str, Any]:
+    """Clinician and service type filters from the query string (ignored when unknown)."""
+    filters: dict[str, Any] = {}
+    clinician_id = request.GET.get("clinician", "")
+    if clinician_id.isdigit():
+        filters["clinician"] = clinicians().filter(pk=clinician_id).first()
+    service_id = request.GET.get("service_type", "")
+    if service_id.isdigit():
+        filters["service_type"] = ServiceType.objects.filter(pk=service_id).first()
+    return filters
+
+
+def _filter_context(request: HttpRequest, filters: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "clinician_choices": clinicians(),
+        "service_type_choices": ServiceType.objects.order_by("code"),
+        "selected_clinician": filters.get("clinician"),
+        "selected_service_type": filters.get("service_type"),
+        "filter_query": "&".join(
+            f"{key}={request.GET[key]}" for key in ("clinician", "service_type") if request.GET.get(key)
+        ),
+    }
+
+
+@require_GET
+def calendar_month(request: HttpRequest) -> HttpResponse:
+    _require(request.user, "scheduling.view_appointment")
+    today = timezone.localdate()
+    try:
+        month = datetime.datetime.strptime(request.GET.get("month", ""), "%Y-%m").date()
+    except ValueError:
+        month = today.replace(day=1)
+    filters = _calendar_filters(request)
+    appointments = selectors.filter_appointments(selectors.appointments_counted_for(request.user), **filters)
+    days = selectors.month_summary(appointments, month.year, month.month)
+    closed = services.closed_days_between(days[0]["date"], days[-1]["date"])
+    day_url = reverse("scheduling:day", kwargs={"day": "0000-00-00"})
+    for day in days:
+        day["closed"] = closed.get(day["date"], "")
+        day["url"] = day_url.replace("0000-00-00", day["date"].isoformat())
+    previous = (month - datetime.timedelta(days=1)).replace(day=1)
+    following = (month + datetime.timedelta(days=32)).replace(day=1)
+    context = {
+        "month": month,
+        "weeks": selectors.month_grid(month.year, month.month, days),
+        "weekday_names": ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
+        "today": today,
+        "previous": previous,
+        "following": following,
+        "month_total": sum(day["total"] for day in days),
+        **_filter_context(request, filters),
+        **_booking_context(request, today if (today.year, today.month) == (month.year, month.month) else month),
+    }
+    return render(request, "scheduling/calendar_month.html", context)
+
+
+def _booking_context(request: HttpRequest, day: datetime.date) -> dict[str, Any]:
+    """The calendar pages only need to know whether to offer booking; the form loads when opened."""
+    return {"can_book": request.user.has_perm("scheduling.add_appointment"), "booking_date": day}
+
+
+def _booking_form(day: datetime.date) -> AppointmentForm:
+    return AppointmentForm(initial={"date": day, "start_time": "10:00", "interval": 1})
+
+
+@require_GET
+def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
+    _require(request.user, "scheduling.view_appointment")
+    try:
+        date = datetime.date.fromisoformat(day)
+    except ValueError:
+        raise Http404("Not a date.") from None
+    filters = _calendar_filters(request)
+    appointments = selectors.filter_appointments(selectors.appointments_visible_to(request.user), **filters)
+    # A large clinic's day is paged; each page is one short query.
+    page = Paginator(selectors.day_appointments(appointments, date), DAY_PAGE_SIZE).get_page(request.GET.get("page"))
+    _prepare_rows(page.object_list)
+    hidden = 0
+    if not request.user.has_perm("patients.reactivate_patient"):
+        everyone = selectors.filter_appointments(selectors.appointments_counted_for(request.user), **filters)
+        hidden = everyone.filter(date=date, patient__is_active=False).count()
+    closed = services.closed_days_between(date, date).get(date)
+    context = {
+        "date": date,
+        "appointments": page.object_list,
+        "page": page,
+        "hidden_inactive": hidden,
+        "previous": date - datetime.timedelta(days=1),
+        "following": date + datetime.timedelta(days=1),
+        "today": timezone.localdate(),
+        "closed_reason": closed,
+        "can_mark": request.user.has_perm("scheduling.change_appointment"),
+        **_filter_context(request, filters),
+        **_booking_context(request, date),
+    }
+    return render(request, "scheduling/calendar_day.html", context)
+
+
+@require_GET
+def calendar_week(request: HttpRequest) -> HttpResponse:
+    """A clinician's week (Monday to Friday) in time slots; defaults to the signed-in user's own week."""
+    _require(request.user, "scheduling.view_appointment")
+    try:
+        anchor = datetime.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        anchor = timezone.localdate()
+    monday = anchor - datetime.timedelta(days=anchor.weekday())
+    week = [monday + datetime.timedelta(days=offset) for offset in range(5)]
+    clinician_id = request.GET.get("clinician") or str(request.user.pk)
+    clinician = clinicians().filter(pk=clinician_id).first() if clinician_id.isdigit() else None
+    appointments = []
+    if clinician is not None:
+        appointments = list(
+            selectors.appointments_visible_to(request.user)
+            .filter(clinician=clinician, date__range=(week[0], week[-1]))
+            .exclude(status__in=Appointment.CANCELLED_STATUSES)
+            .select_related("patient", "service_type")
+            .order_by("date", "start_time")
+        )
+    slots = services.start_times()
+    hours = [slot for slot in slots if slot.minute == 0]
+    grid = []
+    for hour in hours:
+        row = []
+        for day in week:
+            row.append([a for a in appointments if a.date == day and a.start_time.hour == hour.hour])
+        grid.append((hour, row))
+    context = {
+        "week": week,
+        "grid": grid,
+        "clinician": clinician,
+        "clinician_choices": clinicians(),
+        "previous": monday - datetime.timedelta(days=7),
+        "following": monday + datetime.timedelta(days=7),
+        "today": timezone.localdate(),
+    }
+    return render(request, "scheduling/calendar_week.html", context)
+
+
+@require_GET
+def patient_picker(request: HttpRequest) -> HttpResponse:
+    """Search-as-you-type for the booking dialog: a short list of matching active patients."""
+    _require(request.user, "scheduling.add_appointment")
+    term = request.GET.get("q", "").strip()
+    patients = []
+    if len(term) >= 2:
+        visible = patient_selectors.patients_visible_to(request.user).filter(is_active=True)
+        found = patient_selectors.search_patients(visible, term).only(*patient_selectors.LIST_COLUMNS)
+        patients = list(patient_selectors.order_patients(found, "last_name")[:8])
+    return render(request, "scheduling/_patient_picker.html", {"patients": patients, "term": term})
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@require_POST
+def appointment_preview(request: HttpRequest) -> HttpResponse:
+    """The dates a series would book, with moves and conflicts (htmx fragment); nothing is saved."""
+    _require(request.user, "scheduling.add_appointment")
+    form = AppointmentForm(request.POST)
+    occurrences = None
+    if form.is_valid():
+        if not form.is_series:
+            form.add_error("frequency", "Choose weekly or monthly to preview a series.")
+        else:
+            try:
+                occurrences = services.preview_series(form.series_request())
+            except ValidationError as exc:
+                _form_errors(form, exc)
+    return render(request, "scheduling/_series_preview.html", {"form": form, "occurrences": occurrences})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def appointment_create(request: HttpRequest) -> HttpResponse:
+    """Book one appointment or a series. The calendar's dialog posts here with htmx; without JS it is a page."""
+    _require(request.user, "scheduling.add_appointment")
+    if request.method != "POST":
+        try:
+            day = datetime.date.fromisoformat(request.GET.get("date", ""))
+        except ValueError:
+            day = timezone.localdate()
+        context = {"can_book": True, "booking_form": _booking_form(day)}
+        patient_id = request.GET.get("patient", "")
+        patient = (
+            patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
+            if patient_id.isdigit()
+            else None
+        )
+        if patient is not None:
+            context["booking_form"].initial["patient"] = patient.pk
+            context["chosen_patient"] = patient
+        template = "scheduling/_booking_form.html" if request.htmx else "scheduling/appointment_new.html"
+        return render(request, template, context)
+    form = AppointmentForm(request.POST)
+    conflicts = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if form.is_series:
+                series = services.create_series(
+                    actor=request.user, request=form.series_request(), override_reason=data["override_reason"]
+                )
+                count = series.occurrences.count()
+                messages.success(request, f"Booked {count} appointment{pluralize(count)} ({series}).")
+                _warn(request, series.authorization_warnings)
+            else:
+                appointment = services.book_appointment(
+                    actor=request.user, patient=data["patient"], service_type=data["service_type"], date=data["date"],
+                    start_time=data["start_time"], duration_minutes=data["duration_minutes"],
+                    clinician=data["clinician"], notes=data["notes"], override_reason=data["override_reason"],
+                )  # fmt: skip
+                messages.success(
+                    request,
+                    f"Booked {appointment.service_type.code} on {appointment.date:%m/%d/%Y} "
+                    f"at {appointment.start_time:%I:%M %p}.",
+                )
+                _warn(request, appointment.authorization_warnings)
+            return _redirect_after_booking(request, data["date"])
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        except services.SchedulingConflict as exc:
+            form.add_error(None, exc.message)
+            conflicts = exc.conflicts
+        except PermissionDenied as exc:
+            form.add_error("override_reason", str(exc))
+    context = {"can_book": True, "booking_form": form, "conflicts": conflicts}
+    template = "scheduling/_booking_form.html" if request.htmx else "scheduling/appointment_new.html"
+    return render(request, template, context)
+
+
+def summarize_warnings(warnings: list) -> list[str]:
+    """One line per kind of authorization warning, naming the dates it concerns."""
+    grouped: dict[tuple[str, int | None], list] = {}
+    for warning in warnings:
+        grouped.setdefault((warning.code, warning.authorization), []).append(warning)
+    lines = []
+    for group in grouped.values():
+        if len(group) == 1:
+            lines.append(group[0].message)
+        else:
+            dates = ", ".join(f"{w.date:%m/%d}" for w in group)
+            lines.append(f"{group[-1].subject} on {len(group)} dates: {dates}.")
+    return lines
+
+
+def _warn(request: HttpRequest, warnings: list) -> None:
+    for line in summarize_warnings(warnings):
+        messages.warning(request, line)
+
+
+def _redirect_after_booking(request: HttpRequest, day: datetime.date) -> HttpResponse:
+    url = reverse("scheduling:day", kwargs={"day": day.isoformat()})
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@require_POST
+def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the status inline from the day view (htmx swaps the row) or from a plain form."""
+    appointment = get_appointment_for_user(request.user, pk, write=True)
+    form = StatusForm(request.POST)
+    error = None
+    warnings: list = []
+    if form.is_valid():
+        try:
+            appointment = services.set_status(
+                actor=request.user, appointment=appointment, status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+            )  # fmt: skip
+            warnings = summarize_warnings(getattr(appointment, "authorization_warnings", []))
+        except ValidationError as exc:
+            error = " ".join(message for messages_ in exc.message_dict.values() for message in messages_)
+        except DomainError as exc:
+            error = exc.message
+    else:
+        error = "Choose a valid status."
+    if request.htmx:
+        appointment.refresh_from_db()
+        _prepare_rows([appointment])
+        context = {
+            "appointment": appointment, "can_mark": True, "row_error": error,
+        }  # fmt: skip
+        response = render(request, "scheduling/_appointment_row.html", context)
+        if not error:
+            notice = (
+                {"text": "Status saved. " + " ".join(warnings), "level": "warning"}
+                if warnings
+                else {"text": "Status saved.", "level": "success"}
+            )
+            response["HX-Trigger"] = json.dumps({"notify": notice})
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Status saved.")
+        for line in warnings:
+            messages.warning(request, line)
+    return redirect(appointment.get_absolute_url())
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = get_appointment_for_user(request.user, pk, write=True)
+    form = AppointmentEditForm(request.POST or None, appointment=appointment)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.update_appointment(
+                actor=request.user, appointment=appointment, changes=form.changes(),
+                scope=form.cleaned_data.get("scope") or "this", override_reason=form.cleaned_data["override_reason"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        except services.SchedulingConflict as exc:
+            form.add_error(None, exc.message)
+        except PermissionDenied as exc:
+            form.add_error("override_reason", str(exc))
+        else:
+            messages.success(request, f"Saved {len(changed)} appointment{pluralize(len(changed))}.")
+            return redirect(reverse("scheduling:day", kwargs={"day": form.cleaned_data["date"].isoformat()}))
+    history = appointment.status_history.select_related("changed_by")
+    return render(
+        request, "scheduling/appointment_form.html", {"form": form, "appointment": appointment, "history": history}
+    )
+
+
+@require_POST
+def series_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request.user, "scheduling.change_appointmentseries")
+    series = AppointmentSeries.objects.filter(
+        pk=pk, patient__in=patient_selectors.patients_visible_to(request.user)
+    ).first()
+    if series is None:
+        raise Http404("No such series.")
+    try:
+        count = services.cancel_series(
+            actor=request.user, series=series, by_patient=request.POST.get("by") == "patient",
+            reason=request.POST.get("reason", "")[:300],
+        )  # fmt: skip
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Series cancelled: {count} future appointment{pluralize(count)} cancelled. Past ones are unchanged.",
+        )
+    return redirect(series.patient)

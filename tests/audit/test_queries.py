@@ -1,0 +1,58 @@
+"""Recording costs at most one INSERT per audited action, and nothing else in the audit table."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit import services as audit
+
+pytestmark = pytest.mark.django_db
+
+
+def audit_statements(queries) -> list[str]:
+    return [q["sql"].split(" ", 1)[0] for q in queries if '"audit_auditevent"' in q["sql"]]
+
+
+def capture(call):
+    call()  # warm caches (content types, permissions, sessions)
+    with CaptureQueriesContext(connection) as captured:
+        response = call()
+    return response, captured.captured_queries
+
+
+@pytest.mark.parametrize("role", ["nurse", "doctor", "staff"])
+def test_patient_page_writes_one_entry_and_reads_no_trail(login, patient, role):
+    client = login(role)
+    response, queries = capture(lambda: client.get(f"/patients/{patient.pk}/"))
+    assert response.status_code == 200
+    assert audit_statements(queries) == ["INSERT"]
+
+
+def test_api_retrieve_and_search_write_one_entry_each(api_client_for, nurse_user, patient):
+    client = api_client_for(nurse_user)
+    _, queries = capture(lambda: client.get(f"/api/v1/patients/{patient.pk}/"))
+    assert audit_statements(queries) == ["INSERT"]
+    _, queries = capture(lambda: client.get("/api/v1/patients/", {"search": "smith"}))
+    assert audit_statements(queries) == ["INSERT"]
+
+
+def test_search_page_writes_one_entry_and_no_extra_count(login, patient, monkeypatch):
+    client = login("nurse")
+    _, recorded = capture(lambda: client.get("/patients/", {"search": "smith"}))
+    assert audit_statements(recorded) == ["INSERT"]
+    monkeypatch.setattr(audit, "record_search", lambda **kwargs: None)
+    _, unrecorded = capture(lambda: client.get("/patients/", {"search": "smith"}))
+    assert len(recorded) == len(unrecorded) + 1  # the INSERT, nothing more (the count is the page's own)
+
+
+def test_refusal_writes_one_entry(login, patient):
+    client = login("staff")
+    _, queries = capture(lambda: client.post(f"/patients/{patient.pk}/deactivate/"))
+    assert audit_statements(queries) == ["INSERT"]
+
+
+def test_change_writes_one_entry(api_client_for, doctor_user, patient):
+    client = api_client_for(doctor_user)
+    cities = iter(["Tampa", "Orlando"])
+    _, queries = capture(lambda: client.patch(f"/api/v1/patients/{patient.pk}/", {"city": next(cities)}))
+    assert audit_statements(queries) == ["INSERT"]

@@ -1,0 +1,144 @@
+"""Warnings at booking and marking: in the services, the pages and the API; and the blocking setting."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from scheduling import services as scheduling
+from scheduling.models import Appointment
+from tests.scheduling.conftest import next_weekday, past_weekday
+
+pytestmark = pytest.mark.django_db
+T = datetime.time
+
+
+def book(actor, patient, service, day, hour=10):
+    return scheduling.book_appointment(actor=actor, patient=patient, service_type=service, date=day, start_time=T(hour))
+
+
+def codes(warnings) -> list[str]:
+    return [warning.code for warning in warnings]
+
+
+def test_no_authorization_warns(staff_user, patient, ind):
+    appointment = book(staff_user, patient, ind, next_weekday(1))
+    assert codes(appointment.authorization_warnings) == ["no_authorization"]
+    assert "No active authorization covers IND" in appointment.authorization_warnings[0].message
+
+
+def test_services_that_need_no_authorization_never_warn(staff_user, patient):
+    from scheduling.models import ServiceType
+
+    evaluation = ServiceType.objects.get(code="EVAL")
+    assert book(staff_user, patient, evaluation, next_weekday(1)).authorization_warnings == []
+
+
+def test_covered_booking_has_no_warning(staff_user, patient, ind, make_authorization):
+    make_authorization(units=5)
+    assert book(staff_user, patient, ind, next_weekday(1)).authorization_warnings == []
+
+
+def test_booked_plus_used_over_authorized_warns(staff_user, patient, ind, make_authorization):
+    make_authorization(units=2)
+    appointment = book(staff_user, patient, ind, past_weekday(1, weeks_back=1))
+    scheduling.set_status(actor=staff_user, appointment=appointment, status="attended")
+    assert book(staff_user, patient, ind, next_weekday(1)).authorization_warnings == []
+    third = book(staff_user, patient, ind, next_weekday(2))
+    assert codes(third.authorization_warnings) == ["over_units"]
+    assert "3 units booked or used of 2 authorized" in third.authorization_warnings[0].message
+
+
+def test_authorization_ending_before_the_appointment_warns(staff_user, patient, ind, make_authorization):
+    day = next_weekday(1, weeks_ahead=3)
+    make_authorization(end=day - datetime.timedelta(days=7))
+    warning = book(staff_user, patient, ind, day).authorization_warnings[0]
+    assert warning.code == "ends_before" and "ended on" in warning.message
+
+
+def test_marking_attendance_over_the_authorization_warns_but_records(staff_user, patient, ind, make_authorization):
+    make_authorization(units=1)
+    first = book(staff_user, patient, ind, past_weekday(1, weeks_back=1))
+    second = book(staff_user, patient, ind, past_weekday(2, weeks_back=1))
+    assert scheduling.set_status(actor=staff_user, appointment=first, status="attended").authorization_warnings == []
+    marked = scheduling.set_status(actor=staff_user, appointment=second, status="attended")
+    assert codes(marked.authorization_warnings) == ["over_units"]
+    assert Appointment.objects.get(pk=second.pk).status == "attended"
+
+
+def test_series_preview_warns_on_the_dates_over_the_units(staff_user, patient, ind, make_authorization):
+    make_authorization(units=10)
+    request = scheduling.SeriesRequest(
+        patient=patient, service_type=ind, start_date=next_weekday(0), start_time=T(10), frequency="weekly",
+        weekdays=("mon", "wed"), count=12,
+    )  # fmt: skip
+    preview = scheduling.preview_series(request)
+    assert [bool(occ.warnings) for occ in preview] == [False] * 10 + [True, True]
+    series = scheduling.create_series(actor=staff_user, request=request)
+    assert codes(series.authorization_warnings) == ["over_units", "over_units"]
+
+
+def test_blocking_setting_refuses_uncovered_bookings(staff_user, patient, ind):
+    ind.authorization_blocks_booking = True
+    ind.save()
+    with pytest.raises(ValidationError) as exc:
+        book(staff_user, patient, ind, next_weekday(1))
+    assert "No active authorization covers IND" in exc.value.message_dict["service_type"][0]
+    assert not Appointment.objects.exists()
+
+
+def test_page_shows_warning_after_booking(client, staff_user, patient, ind):
+    client.force_login(staff_user)
+    day = next_weekday(1)
+    response = client.post(
+        "/appointments/new/",
+        {"patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "message-warning" in html and "No active authorization covers IND" in html
+
+
+def test_page_preview_shows_warnings(client, staff_user, patient, ind, make_authorization):
+    make_authorization(units=1)
+    client.force_login(staff_user)
+    data = {
+        "patient": patient.pk, "service_type": ind.pk, "date": next_weekday(0).isoformat(), "start_time": "10:00",
+        "frequency": "weekly", "weekdays": ["mon"], "count": "2", "interval": "1",
+    }  # fmt: skip
+    html = client.post("/appointments/preview/", data).content.decode()
+    assert html.count('data-testid="authorization-warning"') == 1 and "would be over-used" in html
+
+
+def test_inline_marking_notifies_warning(client, staff_user, patient, ind):
+    appointment = book(staff_user, patient, ind, past_weekday(1, weeks_back=1))
+    client.force_login(staff_user)
+    response = client.post(
+        f"/appointments/{appointment.pk}/status/", {"status": "attended"}, headers={"HX-Request": "true"}
+    )
+    assert '"level": "warning"' in response["HX-Trigger"] and "No authorization covers" in response["HX-Trigger"]
+
+
+def test_api_reports_warnings(api_client_for, staff_user, patient, ind, make_authorization):
+    client = api_client_for(staff_user)
+    response = client.post(
+        "/api/v1/appointments/",
+        {"patient": patient.pk, "service_type": ind.pk, "date": next_weekday(1).isoformat(), "start_time": "10:00"},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert [w["code"] for w in response.json()["warnings"]] == ["no_authorization"]
+    make_authorization(units=1)
+    past = book(staff_user, patient, ind, past_weekday(1, weeks_back=1))
+    other = book(staff_user, patient, ind, past_weekday(2, weeks_back=1))
+    client.patch(f"/api/v1/appointments/{past.pk}/", {"status": "attended"}, format="json")
+    response = client.patch(f"/api/v1/appointments/{other.pk}/", {"status": "attended"}, format="json")
+    assert [w["code"] for w in response.json()["warnings"]] == ["over_units"]
+    preview = client.post(
+        "/api/v1/appointment-series/preview/",
+        {"patient": patient.pk, "service_type": ind.pk, "start_date": next_weekday(0).isoformat(), "start_time": "11:00",
+         "frequency": "weekly", "weekdays": ["mon"], "count": 2},
+        format="json",
+    ).json()  # fmt: skip
+    assert preview["warnings"] == 2
+    assert preview["occurrences"][0]["warnings"][0]["code"] == "over_units"
