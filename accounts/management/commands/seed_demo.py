@@ -66,3 +66,8 @@ class Command(BaseCommand):
         made = demo.load(actor=users[Role.ADMIN], doctor=users[Role.DOCTOR], nurse=users[Role.NURSE])
         if made:
             self.stdout.write(f"Added a demo schedule of {made:,} appointments.")
+        from authorizations import demo as authorization_demo
+
+        covered = authorization_demo.load(actor=users[Role.DOCTOR])
+        if covered:
+            self.stdout.write(f"Added {covered} insurance authorizations.")
