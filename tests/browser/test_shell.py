@@ -79,3 +79,31 @@ def test_phone_layout_has_a_menu(browser, live_server, screenshot):
     expect(nav_link).to_be_visible()
     screenshot(page, "phone-menu")
     context.close()
+
+
+def test_messages_show_above_an_open_dialog(page):
+    user = UserFactory(role=Role.STAFF)
+    sign_in(page, user.email, PASSWORD)
+    page.goto("/calendar/")
+    page.get_by_role("button", name="Add appointment").click()
+    expect(page.get_by_role("dialog", name="Add appointment")).to_be_visible()
+    page.evaluate("window.Spectrum.notify('Saved while the dialog is open', 'info')")
+    message = page.locator(".message").filter(has_text="Saved while the dialog is open")
+    expect(message).to_be_visible()
+    box = message.bounding_box()
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('.message') !== null",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert on_top, "the message is hidden behind the dialog"
+
+
+def test_swagger_ui_renders_offline_under_the_csp(page):
+    user = UserFactory(role=Role.ADMIN)
+    sign_in(page, user.email, PASSWORD)
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Spectrum API", timeout=15_000)
+    expect(page.locator(".opblock-tag").first).to_be_visible()
+    assert not [e for e in errors if "Content Security Policy" in e]
