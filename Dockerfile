@@ -30,6 +30,14 @@ RUN groupadd --system --gid 10001 spectrum \
     && useradd --system --uid 10001 --gid spectrum --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin spectrum
 
+# pg_dump and psql for backups and restores (Debian 12: PostgreSQL 15, as in docker-compose.yml; when the
+# versions differ `backup` uses its Django method by itself). The backup directory is the app user's (a volume).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/* \
+    && install -d -m 700 -o spectrum -g spectrum /var/backups/spectrum
+ENV BACKUP_DIR=/var/backups/spectrum
+
 WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv
 # Code and static files stay owned by root: the app user can read them but not change them.

@@ -30,6 +30,7 @@ AUTHORIZATION_READ = {"authorizations.view_authorization"}
 AUTHORIZATION_WRITE = AUTHORIZATION_READ | {"authorizations.add_authorization", "authorizations.change_authorization"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
+    # Everything, including the administrators-only operations.export_data and operations.view_metrics.
     Role.ADMIN: {"*"},
     Role.DOCTOR: PATIENT_EDITING | PATIENT_CLINICAL | {"patients.deactivate_patient"}
     | SCHEDULING_BOOKING | {"scheduling.override_conflict"} | AUTHORIZATION_WRITE,

@@ -2,7 +2,7 @@
 
 Two methods, one file format (``operations.archive``):
 
-- ``pg_dump`` (PostgreSQL, when pg_dump is installed and not older than the server): a plain, data-only
+- ``pg_dump`` (PostgreSQL, when pg_dump of the server's major version is installed): a plain, data-only
   dump taken in the snapshot our own REPEATABLE READ transaction exported, so the row counts and
   checksums in the manifest describe exactly the dumped data. Restored with psql.
 - ``django`` (SQLite, or PostgreSQL without a usable pg_dump): every table read through Django in one
@@ -91,6 +91,17 @@ def snapshot(using: str = "default") -> Iterator[bool]:
     """
     connection = connections[using]
     outermost = not connection.in_atomic_block
+    if outermost and connection.vendor == "sqlite":
+        # A plain (deferred) read transaction: in WAL mode it reads one snapshot while the clinic keeps
+        # writing. Django's atomic() would BEGIN IMMEDIATE (settings) and hold the write lock throughout.
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            yield True
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")  # nothing was written
+        return
     with transaction.atomic(using=using):
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:

@@ -47,14 +47,18 @@ def server_major(connection: Any) -> int:
 
 
 def pg_dump_usable(connection: Any) -> tuple[bool, str]:
-    """Whether pg_dump can dump this server: installed, and not older than the server (it refuses then)."""
+    """Whether pg_dump fits this server: installed, and of the server's major version.
+
+    An older pg_dump refuses a newer server; a newer one writes settings an older server rejects on
+    restore (pg_dump 17 sets transaction_timeout). The Django method serves every other case.
+    """
     client = client_major("pg_dump")
     server = server_major(connection)
     if client is None:
         return False, "pg_dump is not installed"
-    if client < server:
-        return False, f"pg_dump {client} is older than the server (PostgreSQL {server})"
-    return True, f"pg_dump {client}, server {server}"
+    if client != server:
+        return False, f"pg_dump {client} does not match the server (PostgreSQL {server})"
+    return True, f"pg_dump {client}"
 
 
 def database_url(settings_dict: dict[str, Any], name: str) -> str:
@@ -121,7 +125,12 @@ class ErrorOutput(threading.Thread):
         messages ("invalid input syntax …: "…""), can carry row values, which are PHI."""
         kept = [line for line in self.lines if "error" in line.lower() or "fatal" in line.lower()]
         kept = [line for line in kept if not line.lstrip().startswith(("DETAIL", "CONTEXT", "HINT", "LINE"))]
-        return _QUOTED.sub('"…"', " ".join(kept))[:500] or "no message"
+        return mask_values(" ".join(kept))[:500] or "no message"
 
 
-_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+_VALUES = re.compile(r"\"[^\"]*\"|'[^']*'|=\([^)]*\)")
+
+
+def mask_values(text: str) -> str:
+    """Hide quoted text and ``=(…)`` key values in a database error message: they can be row values (PHI)."""
+    return _VALUES.sub("…", text)

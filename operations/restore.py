@@ -127,7 +127,7 @@ def restore_backup(
                         "FIELD_ENCRYPTION_KEY the backed-up installation used."
                     )
                 if record:
-                    _record(result, force=force, run_by=run_by, using=using, path=path)
+                    _record(result, force=force, run_by=run_by, path=path)
     finally:
         # Content type ids may differ between the old and the restored rows.
         ContentType.objects.clear_cache()
@@ -135,11 +135,11 @@ def restore_backup(
         _verify(inventory, trailer, using)
         result.undecryptable = tables.undecryptable_columns(using)
         if record:
-            _record(result, force=force, run_by=run_by, using=using, path=path)
+            _record(result, force=force, run_by=run_by, path=path)
     return result
 
 
-def _record(result: RestoreResult, *, force: bool, run_by: str, using: str, path: Path) -> None:
+def _record(result: RestoreResult, *, force: bool, run_by: str, path: Path) -> None:
     audit.record(
         event=BACKUP_RESTORED,
         target_model=DataOperation,

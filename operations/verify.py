@@ -118,7 +118,7 @@ def _last_json_line(text: str) -> dict[str, Any] | None:
 
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:500] if lines else ""
+    return postgres.mask_values(lines[-1])[:500] if lines else ""
 
 
 def restore_into_scratch(path: Path) -> dict[str, Any]:

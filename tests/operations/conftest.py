@@ -18,27 +18,7 @@ BACKUP_KEY = Fernet.generate_key().decode()
 
 def committing(test):
     """For tests whose data must be committed (pg_dump and psql see only committed rows)."""
-    test = pytest.mark.django_db(transaction=True, serialized_rollback=True)(test)
-    return pytest.mark.usefixtures("_flushable_test_database")(test)
-
-
-@pytest.fixture(scope="session")
-def _flushable_test_database(django_db_setup, django_db_blocker):
-    """Let the flush after a transactional test TRUNCATE the tables on PostgreSQL.
-
-    django-auditlog's own table, auditlog_logentry, stays from its migrations although no model uses it
-    (audit.AuditEvent replaced it), with foreign keys to users and content types. Django's flush does not
-    know the table, and PostgreSQL refuses to TRUNCATE a table another one references. The test database
-    drops those unused constraints. (A real fix belongs in the audit app: see the operations report.)
-    """
-    if connection.vendor != "postgresql":
-        return
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = to_regclass('auditlog_logentry')"
-        )
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'ALTER TABLE auditlog_logentry DROP CONSTRAINT "{name}"')
+    return pytest.mark.django_db(transaction=True, serialized_rollback=True)(test)
 
 
 # Values that must never appear in plaintext in a backup file or its manifest.
