@@ -244,3 +244,13 @@ def test_patient_page_shows_appointments_and_attendance_rate(login, staff_user, 
     html = login(Role.STAFF).get(patient.get_absolute_url()).content.decode()
     assert 'data-testid="attendance-rate">50%' in html
     assert "Upcoming" in html and "No-show" in html
+
+
+def test_admins_can_download_the_day(login, staff_user, ind):
+    day = next_weekday(1)
+    make(staff_user, ind, day, 10, patient=PatientFactory(last_name="Exported"))
+    html = login(Role.ADMIN).get(f"/calendar/{day}/").content.decode()
+    assert f"/exports/appointments.csv?date_from={day}&amp;date_to={day}" in html
+    assert "Download CSV" not in login(Role.STAFF).get(f"/calendar/{day}/").content.decode()
+    csv_text = login(Role.ADMIN).get(f"/exports/appointments.csv?date_from={day}&date_to={day}").content.decode()
+    assert len(csv_text.strip().splitlines()) == 2 and str(day) in csv_text
