@@ -192,7 +192,7 @@ def generate(count: int, *, seed: int = 2026, start_index: int = 0) -> Iterator[
 
 BLOCK_SIZE = 10_000  # rows per seed, per COPY and per number reservation (next_patient_numbers checks a list)
 # From this many rows (and at least as many as the table holds), the secondary indexes are dropped and built
-# again at the end: keeping the trigram index up to date costs ~110 µs a row, building it ~37 µs.
+# again at the end: keeping the trigram index up to date costs ~110 µs a row, building it ~50 µs.
 REBUILD_INDEXES_FROM = 100_000
 
 
