@@ -10,6 +10,7 @@ from accounts import permissions
 from patients import selectors
 from patients.models import Patient
 from patients.validation import STATE_CHOICES
+from spectrum.widgets import FastSelect
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive"), ("all", "All")]
 
@@ -85,6 +86,7 @@ class PatientFilter(django_filters.FilterSet):
     def form(self) -> forms.Form:
         form = super().form
         for field in form.fields.values():
-            if isinstance(field.widget, forms.Select):
-                field.widget.attrs.setdefault("class", "select")
+            if type(field.widget) is forms.Select:
+                # Search-as-you-type re-renders the page often; the plain Select renders option by option.
+                field.widget = FastSelect(attrs={**field.widget.attrs, "class": "select"}, choices=field.choices)
         return form

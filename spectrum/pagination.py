@@ -2,7 +2,8 @@
 
 - The total is counted only up to ``count_limit`` (``SELECT COUNT(*)`` over a LIMITed subquery, without
   the ordering: any ``count_limit + 1`` rows will do), so a search that matches half a million patients
-  does not scan them all on every keystroke; the page then says "10,000+".
+  does not scan them all on every keystroke; the page then says "1,000+" (refine the search to see a
+  number: nobody pages through a thousand patients to find one).
 - A page first selects only the primary keys (an index-only scan where an index covers the order),
   then loads the full rows for those keys: deep pages skip index entries, not whole rows.
 - A queryset may know cheaper ways (a patient search does): ``count_and_page_keys(offset, limit,
@@ -26,7 +27,7 @@ class LargeTablePage(Page):
 
 
 class LargeTablePaginator(Paginator):
-    count_limit = 10_000
+    count_limit = 1_000
 
     @cached_property
     def count(self) -> int:

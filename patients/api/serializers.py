@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts import permissions
-from patients.models import Patient
+from patients.models import ENCRYPTED_FIELDS, Patient
 
 READ_ONLY_FIELDS = [
     "id", "age", "ssn_masked", "is_active", "created_at", "updated_at", "created_by", "updated_by",
@@ -59,3 +59,17 @@ class PatientSerializer(serializers.ModelSerializer):
         if unknown:
             raise serializers.ValidationError({field: ["Unknown field."] for field in unknown})
         return attrs
+
+
+class PatientListSerializer(PatientSerializer):
+    """A patient in a list: the record without its encrypted fields.
+
+    Minimum necessary: a search result needs to identify the patient, not to carry diagnoses and
+    insurance numbers for fifty people at once (and not decrypting them keeps search fast). The record
+    itself, ``GET /api/v1/patients/{id}/``, has every field the role may see, and each read of it is audited.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ENCRYPTED_FIELDS:
+            self.fields.pop(name, None)

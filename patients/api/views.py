@@ -11,8 +11,9 @@ from rest_framework.response import Response
 
 from accounts.permissions import RoleModelPermissions
 from patients import selectors, services
-from patients.api.serializers import PatientSerializer
+from patients.api.serializers import PatientListSerializer, PatientSerializer
 from patients.filters import PatientFilter
+from patients.models import ENCRYPTED_FIELDS
 from spectrum.api import PageNumberPagination
 from spectrum.pagination import LargeTablePaginator
 
@@ -24,7 +25,7 @@ class PatientPermissions(RoleModelPermissions):
 
 
 class PatientPagination(PageNumberPagination):
-    """Counts stop at 10,000 and deep pages stay cheap (see spectrum.pagination)."""
+    """Counts stop at 1,000 and deep pages stay cheap (see spectrum.pagination)."""
 
     django_paginator_class = LargeTablePaginator
 
@@ -59,7 +60,14 @@ class PatientViewSet(viewsets.ModelViewSet):
     filterset_class = PatientFilter
 
     def get_queryset(self):
-        return selectors.patients_visible_to(self.request.user)
+        patients = selectors.patients_visible_to(self.request.user)
+        if self.action == "list":
+            # Encrypted columns decrypt as rows load: a list neither shows nor loads them.
+            patients = patients.defer(*ENCRYPTED_FIELDS)
+        return patients
+
+    def get_serializer_class(self):
+        return PatientListSerializer if self.action == "list" else PatientSerializer
 
     def filter_queryset(self, queryset):
         if self.action != "list":

@@ -2,7 +2,7 @@ import pytest
 
 from accounts.models import Role
 from audit.models import AuditEvent
-from patients.models import CLINICAL_FIELDS, Patient
+from patients.models import CLINICAL_FIELDS, ENCRYPTED_FIELDS, Patient
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +36,11 @@ def test_every_role_reads_but_sees_only_allowed_fields(as_role, role, patient):
         assert body["patient_number"] == patient.patient_number
         assert "ssn" not in body  # write-only, for everyone
         assert ("ssn_masked" in body) == (role in (Role.ADMIN, Role.DOCTOR, Role.NURSE))
-        for field in CLINICAL_FIELDS:
-            assert (field in body) == (role != Role.STAFF)
+        assert ("blood_type" in body) == (role != Role.STAFF)
+    for field in CLINICAL_FIELDS:
+        assert (field in shown) == (role != Role.STAFF)
+    # Lists leave every encrypted field to the (audited) record.
+    assert not set(ENCRYPTED_FIELDS) & set(listed)
     if "ssn_masked" in shown:
         assert shown["ssn_masked"] == "***-**-6789"
     assert "123-45-6789" not in str(shown)
