@@ -115,7 +115,8 @@ def load_appointments(wanted: int) -> None:
             print(
                 f"  appointments: {done:,}/{wanted - have:,} ({done / (time.monotonic() - started):,.0f}/s)", flush=True
             )
-        cursor.execute("ANALYZE scheduling_appointment")
+        # As autovacuum would soon after: the visibility map lets the month aggregate read the index alone.
+        cursor.execute("VACUUM (ANALYZE) scheduling_appointment")
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -192,7 +193,7 @@ def main() -> None:
         - datetime.timedelta(days=1),
     )
     raw_sql = (
-        "SELECT date, status, COUNT(id), COUNT(id) FILTER (WHERE series_id IS NOT NULL) FROM scheduling_appointment "
+        "SELECT date, status, COUNT(*), COUNT(series_id) FROM scheduling_appointment "
         "WHERE date BETWEEN %s AND %s GROUP BY date, status"
     )
 
@@ -207,7 +208,7 @@ def main() -> None:
         ("calendar API (month)", timed(lambda: get("/api/v1/calendar/", month=month), args.repeat)),
         ("month aggregate, raw SQL", timed(raw, args.repeat)),
     ]
-    print(f"\n{total:,} appointments; {per_day} on {busy_day} (the day view shows 100 per page)")
+    print(f"\n{total:,} appointments; {per_day} on {busy_day} (the day view shows 50 per page)")
     print(f"{'request':34} {'median ms':>10} {'p95 ms':>8}  budget")
     for name, samples in results:
         median = statistics.median(samples)
