@@ -142,3 +142,21 @@ def test_api_reports_warnings(api_client_for, staff_user, patient, ind, make_aut
     ).json()  # fmt: skip
     assert preview["warnings"] == 2
     assert preview["occurrences"][0]["warnings"][0]["code"] == "over_units"
+
+
+def test_ends_before_warning_in_page_and_api(client, api_client_for, staff_user, patient, ind, make_authorization):
+    day = next_weekday(1, weeks_ahead=3)
+    make_authorization(end=day - datetime.timedelta(days=7))
+    client.force_login(staff_user)
+    response = client.post(
+        "/appointments/new/",
+        {"patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00"},
+        follow=True,
+    )
+    assert "ended on" in response.content.decode() and "before this appointment" in response.content.decode()
+    response = api_client_for(staff_user).post(
+        "/api/v1/appointments/",
+        {"patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "11:00"},
+        format="json",
+    )
+    assert [w["code"] for w in response.json()["warnings"]] == ["ends_before"]
