@@ -94,18 +94,18 @@ def deactivate_patient(*, actor: Any, patient: Patient) -> Patient:
     """Hide a patient from everyday lists; nothing is deleted. Admins can reactivate."""
     if not permissions.can_deactivate_patient(actor, patient):
         raise PermissionDenied("Your role may not deactivate patients.")
-    patient.is_active = False
-    patient.updated_by = actor
-    with audit.acting_as(actor):
-        patient.save(update_fields=["is_active", "updated_by", "updated_at"])
-    return patient
+    return _set_active(actor, patient, active=False)
 
 
 @transaction.atomic
 def reactivate_patient(*, actor: Any, patient: Patient) -> Patient:
     if not permissions.can_reactivate_patient(actor, patient):
         raise PermissionDenied("Only administrators can reactivate patients.")
-    patient.is_active = True
+    return _set_active(actor, patient, active=True)
+
+
+def _set_active(actor: Any, patient: Patient, *, active: bool) -> Patient:
+    patient.is_active = active
     patient.updated_by = actor
     with audit.acting_as(actor):
         patient.save(update_fields=["is_active", "updated_by", "updated_at"])
