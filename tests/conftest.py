@@ -91,3 +91,24 @@ def api_client_for(db):
         return client
 
     return make
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """The rows data migrations create (role groups, service types), restored for transactional tests.
+
+    pytest-django runs transactional tests last; those that flush without serialized rollback empty
+    every table, data migrations' rows included, for whichever transactional test comes next.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    from accounts.permissions import sync_role_groups
+
+    for module, function in (
+        ("scheduling.migrations.0002_service_types_and_roles", "create"),
+        ("scheduling.migrations.0004_authorization_defaults", "forward"),
+    ):
+        getattr(importlib.import_module(module), function)(apps, None)
+    sync_role_groups()

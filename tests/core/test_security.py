@@ -13,7 +13,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def production_env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
+    # Only the deployment's variables: nothing a test run sets for itself (e.g. DJANGO_ALLOW_ASYNC_UNSAFE).
+    test_only = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in test_only}
     env.update(
         SPECTRUM_ENV="production",
         SECRET_KEY="x" * 20 + Fernet.generate_key().decode(),

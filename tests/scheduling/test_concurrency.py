@@ -19,6 +19,7 @@ pytestmark = [
     pytest.mark.postgres_only,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions"),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("reference_data"),
 ]
 
 
