@@ -17,8 +17,12 @@ BACKUP_KEY = Fernet.generate_key().decode()
 
 
 def committing(test):
-    """For tests whose data must be committed (pg_dump and psql see only committed rows)."""
-    return pytest.mark.django_db(transaction=True, serialized_rollback=True)(test)
+    """For tests whose data must be committed (pg_dump and psql see only committed rows).
+
+    ``reference_data``: earlier transactional tests may have flushed the data migrations' rows.
+    """
+    test = pytest.mark.django_db(transaction=True, serialized_rollback=True)(test)
+    return pytest.mark.usefixtures("reference_data")(test)
 
 
 # Values that must never appear in plaintext in a backup file or its manifest.
