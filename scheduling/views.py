@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -14,7 +15,7 @@ from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from patients import selectors as patient_selectors
-from scheduling import selectors, services
+from scheduling import rendering, selectors, services
 from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm, clinicians
 from scheduling.models import Appointment, AppointmentSeries, ServiceType
 from spectrum.exceptions import DomainError
@@ -155,16 +156,27 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
     filters = _calendar_filters(request)
     appointments = selectors.filter_appointments(selectors.appointments_visible_to(request.user), **filters)
     # A large clinic's day is paged; each page is one short query.
-    page = Paginator(selectors.day_appointments(appointments, date), DAY_PAGE_SIZE).get_page(request.GET.get("page"))
-    _prepare_rows(page.object_list)
+    paginator = Paginator(selectors.day_appointments(appointments, date), DAY_PAGE_SIZE)
+    # Count the day from the (date, status) index, less the few rows of deactivated patients a
+    # non-administrator does not see, instead of joining every appointment of the day to its patient.
+    everyone = selectors.filter_appointments(selectors.appointments_counted_for(request.user), **filters).filter(
+        date=date
+    )
     hidden = 0
     if not request.user.has_perm("patients.reactivate_patient"):
-        everyone = selectors.filter_appointments(selectors.appointments_counted_for(request.user), **filters)
-        hidden = everyone.filter(date=date, patient__is_active=False).count()
+        hidden = everyone.filter(patient__is_active=False).count()
+    paginator.count = everyone.count() - hidden
+    page = paginator.get_page(request.GET.get("page"))
+    _prepare_rows(page.object_list)
     closed = services.closed_days_between(date, date).get(date)
     context = {
         "date": date,
         "appointments": page.object_list,
+        "rows": rendering.appointment_rows(
+            page.object_list,
+            can_mark=request.user.has_perm("scheduling.change_appointment"),
+            csrf_token=get_token(request),
+        ),
         "page": page,
         "hidden_inactive": hidden,
         "previous": date - datetime.timedelta(days=1),
@@ -364,10 +376,9 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         appointment.refresh_from_db()
         _prepare_rows([appointment])
-        context = {
-            "appointment": appointment, "can_mark": True, "row_error": error,
-        }  # fmt: skip
-        response = render(request, "scheduling/_appointment_row.html", context)
+        response = HttpResponse(
+            rendering.appointment_row(appointment, can_mark=True, csrf_token=get_token(request), error=error)
+        )
         if not error:
             notice = (
                 {"text": "Status saved. " + " ".join(warnings), "level": "warning"}
