@@ -10,7 +10,6 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from django.contrib.auth.management import create_permissions
-from django.db.models import Q
 from rest_framework import permissions
 
 from accounts.models import Role
@@ -81,14 +80,6 @@ def sync_role_groups(apps: Any = None) -> None:
 # --- Predicates: views, API permission classes and templates all ask these ----------------------------
 
 
-def has_role(user: Any, *roles: str) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.role in roles)
-
-
-def can_manage_users(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.has_perm("accounts.change_user"))
-
-
 def can_view_audit_log(user: Any) -> bool:
     return bool(user and user.is_authenticated and user.has_perm("audit.view_auditevent"))
 
@@ -145,12 +136,6 @@ def phi_patient_argument(path: str) -> str | None:
     """The URL argument that names the patient on this PHI path (``pk``), or None."""
     prefix = _phi_prefix(path)
     return PHI_PATHS[prefix] if prefix is not None else None
-
-
-def users_with_permission(permission: str) -> Q:
-    """A filter for users whose role grants ``permission`` (for pickers such as 'clinician')."""
-    roles = [role for role in Role.values if role_has_permission(role, permission)]
-    return Q(role__in=roles, is_active=True)
 
 
 # --- DRF ----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import random
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import accumulate
@@ -173,19 +173,6 @@ def generate_values(count: int, *, seed: int = 2026, start_index: int = 0, today
     today = today or timezone.localdate()
     for index in range(start_index, start_index + count):
         yield index, patient_values(rng, index, today)
-
-
-def build_patient(rng: random.Random, index: int, today: date) -> Patient:
-    patient = Patient(**patient_values(rng, index, today))
-    patient.refresh_derived_fields()
-    return patient
-
-
-def generate(count: int, *, seed: int = 2026, start_index: int = 0) -> Iterator[Patient]:
-    for _, values in generate_values(count, seed=seed, start_index=start_index):
-        patient = Patient(**values)
-        patient.refresh_derived_fields()
-        yield patient
 
 
 # --- Loading -------------------------------------------------------------------------------------------

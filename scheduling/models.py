@@ -185,14 +185,13 @@ class Appointment(TimeStampedModel):
 
     @property
     def allowed_statuses(self) -> list[str]:
-        """Statuses this appointment may take now: outcomes only once it has started."""
-        if self.has_started:
+        return self.statuses_allowed_at(clinic_now())
+
+    def statuses_allowed_at(self, now: datetime.datetime) -> list[str]:
+        """Statuses this appointment may take at ``now``: outcomes only once it has started."""
+        if self.starts_at <= now:
             return list(self.Status.values)
         return [status for status in self.Status.values if status not in self.OUTCOME_STATUSES]
-
-    @property
-    def is_recurring(self) -> bool:
-        return self.series_id is not None
 
     def compute_end_time(self) -> datetime.time:
         end = self.starts_at + datetime.timedelta(minutes=self.duration_minutes or 0)

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from scheduling.models import Appointment, ServiceType
+from scheduling.models import Appointment
 
 Status = Appointment.Status
 
@@ -153,9 +153,6 @@ def attendance_rate(patient: Any, *, days: int = 90) -> float | None:
     total = sum(counts.values())
     return counts.get(Status.ATTENDED, 0) / total if total else None
 
-
-def bookable_service_types() -> QuerySet[ServiceType]:
-    return ServiceType.objects.filter(is_active=True).order_by("code")
 
 
 def patient_schedule(user: Any, patient: Any, *, limit: int = 10) -> dict[str, Any] | None:

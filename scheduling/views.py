@@ -59,7 +59,7 @@ def _prepare_rows(appointments) -> None:
     edit_url = _url_maker("scheduling:appointment-edit")
     patient_url = _url_maker("patients:patient-detail")
     for appointment in appointments:
-        started = appointment.starts_at <= now
+        allowed = appointment.statuses_allowed_at(now)
         appointment.status_url = status_url(appointment.pk)
         appointment.edit_url = edit_url(appointment.pk)
         appointment.patient_url = patient_url(appointment.patient_id)
@@ -73,7 +73,7 @@ def _prepare_rows(appointments) -> None:
                 (
                     value,
                     " selected" if value == appointment.status else "",
-                    " disabled" if not started and value in Appointment.OUTCOME_STATUSES else "",
+                    "" if value in allowed else " disabled",
                     label,
                 )
                 for value, label in Status.choices
