@@ -1,6 +1,7 @@
 """Headless Chromium (Debian's package) driven by Playwright against pytest-django's live server."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -83,3 +84,22 @@ def sign_in(page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_selector("[data-testid=current-user]", state="attached")
+
+
+def preview_weekly_series(page, *, search, patient, day, time, service, weekdays, count, clinician=None):
+    """Open "Add appointment", fill in a weekly series, ask for the preview; returns the dialog."""
+    page.get_by_role("button", name="Add appointment").click()
+    dialog = page.get_by_role("dialog", name="Add appointment")
+    dialog.get_by_role("searchbox", name="Patient").press_sequentially(search, delay=40)
+    dialog.get_by_role("option", name=re.compile(patient)).click()
+    dialog.get_by_label("Date").fill(f"{day:%Y-%m-%d}")
+    dialog.get_by_label("Time").select_option(label=time)
+    dialog.get_by_label("Service").select_option(label=service)
+    if clinician:
+        dialog.get_by_label("Clinician").select_option(label=clinician)
+    dialog.get_by_label("Repeat").select_option("weekly")
+    for weekday in weekdays:
+        dialog.get_by_label(weekday, exact=True).check()
+    dialog.get_by_label("Occurrences").fill(str(count))
+    dialog.get_by_role("button", name="Preview dates").click()
+    return dialog

@@ -1,5 +1,4 @@
 import datetime
-import re
 
 import pytest
 from django.utils import timezone
@@ -7,7 +6,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from authorizations.models import Authorization
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import preview_weekly_series, sign_in
 from tests.factories import PASSWORD, PatientFactory, UserFactory
 
 # serialized_rollback: transactional tests flush the data migrations' groups and service types.
@@ -46,18 +45,10 @@ def test_doctor_authorizes_ten_units_and_staff_sees_over_use_in_series_preview(b
     page.set_default_timeout(10_000)
     sign_in(page, staff.email, PASSWORD)
     page.goto(f"/calendar/?month={monday:%Y-%m}")
-    page.get_by_role("button", name="Add appointment").click()
-    dialog = page.get_by_role("dialog", name="Add appointment")
-    dialog.get_by_role("searchbox", name="Patient").press_sequentially("lopez", delay=40)
-    dialog.get_by_role("option", name=re.compile("Lopez, Maria")).click()
-    dialog.get_by_label("Date").fill(f"{monday:%Y-%m-%d}")
-    dialog.get_by_label("Time").select_option(label="10:00 AM")
-    dialog.get_by_label("Service").select_option(label="IND – Individual Therapy")
-    dialog.get_by_label("Repeat").select_option("weekly")
-    dialog.get_by_label("Mon", exact=True).check()
-    dialog.get_by_label("Thu", exact=True).check()
-    dialog.get_by_label("Occurrences").fill("12")
-    dialog.get_by_role("button", name="Preview dates").click()
+    dialog = preview_weekly_series(
+        page, search="lopez", patient="Lopez, Maria", day=monday, time="10:00 AM",
+        service="IND – Individual Therapy", weekdays=["Mon", "Thu"], count=12,
+    )  # fmt: skip
     preview = dialog.get_by_test_id("series-preview")
     expect(preview).to_contain_text("12 dates")
     warnings = preview.get_by_test_id("authorization-warning")

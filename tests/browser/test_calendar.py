@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from scheduling import services
 from scheduling.models import Appointment, ServiceType
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import preview_weekly_series, sign_in
 from tests.factories import PASSWORD, PatientFactory, UserFactory
 
 # serialized_rollback: a transactional test flushes the tables, and with them the role groups and
@@ -34,19 +34,10 @@ def test_staff_books_a_weekly_series_and_marks_attendance_inline(page, screensho
     day_cell = page.locator(f"td[data-date='{monday:%Y-%m-%d}']")
     expect(day_cell).to_have_attribute("data-state", "open")
 
-    page.get_by_role("button", name="Add appointment").click()
-    dialog = page.get_by_role("dialog", name="Add appointment")
-    dialog.get_by_role("searchbox", name="Patient").press_sequentially("lope", delay=50)
-    dialog.get_by_role("option", name=re.compile("Lopez, Maria")).click()
-    dialog.get_by_label("Date").fill(f"{monday:%Y-%m-%d}")
-    dialog.get_by_label("Time").select_option(label="9:00 AM")
-    dialog.get_by_label("Service").select_option(label="PSR – Psychosocial Rehabilitation")
-    dialog.get_by_label("Clinician").select_option(label="Nina Nurse")
-    dialog.get_by_label("Repeat").select_option("weekly")
-    dialog.get_by_label("Mon", exact=True).check()
-    dialog.get_by_label("Wed", exact=True).check()
-    dialog.get_by_label("Occurrences").fill("6")
-    dialog.get_by_role("button", name="Preview dates").click()
+    dialog = preview_weekly_series(
+        page, search="lope", patient="Lopez, Maria", day=monday, time="9:00 AM",
+        service="PSR – Psychosocial Rehabilitation", weekdays=["Mon", "Wed"], count=6, clinician="Nina Nurse",
+    )  # fmt: skip
     preview = dialog.get_by_test_id("series-preview")
     expect(preview).to_contain_text("6 dates")
     expect(preview.get_by_role("listitem")).to_have_count(6)
