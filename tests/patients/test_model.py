@@ -8,7 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from patients.models import ENCRYPTED_FIELDS, Patient, ssn_lookup_hash
+from patients.models import ENCRYPTED_FIELDS, Patient, age_on, ssn_lookup_hash
 from spectrum.fields import DecryptionError
 from tests.factories import PatientFactory
 
@@ -124,6 +124,14 @@ def test_duplicate_patient_number_is_rejected_case_insensitively_naming_it():
 def test_age_counts_birthdays():
     assert PatientFactory(date_of_birth=datetime.date(2000, 3, 10)).age == 26
     assert PatientFactory(date_of_birth=datetime.date(2000, 3, 11)).age == 25
+
+
+@pytest.mark.parametrize(
+    ("today", "age"),
+    [("2025-02-27", 24), ("2025-02-28", 25), ("2025-03-01", 25), ("2028-02-28", 27), ("2028-02-29", 28)],
+)
+def test_age_of_someone_born_on_29_february_grows_on_the_28th_in_other_years(today, age):
+    assert age_on(datetime.date(2000, 2, 29), datetime.date.fromisoformat(today)) == age
 
 
 def test_encrypted_columns_hold_no_plaintext(patient):
