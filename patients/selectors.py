@@ -28,8 +28,11 @@ SORTABLE = {
     "city": ("city", "last_name", "first_name", "id"),
     "created_at": ("created_at", "id"),
 }
-# A page of a very common term in the default order is found by walking the name order in the covering
-# index of migration 0004 (it holds the search text), reading at most WALK_LIMIT entries.
+# A search matching at most SORT_LIMIT patients is paged by sorting its matches, read once for the count
+# too (at a million patients a full last name matches about 4,400). A page of a more common term in the
+# default order is found by walking the name order in the covering index of migration 0004 (it holds the
+# search text), reading at most WALK_LIMIT entries.
+SORT_LIMIT = 5_000
 WALK_LIMIT = 20_000
 
 
@@ -80,9 +83,9 @@ class PatientSearch(PatientQuerySet):
     to count and list a page in the default name order (``count_and_page_keys``, ``page_keys``).
 
     The plain plan reads every matching row (trigram index, then the table) to sort them, and the count
-    reads them again. Here a search that matches at most the count limit reads them once, for both; and
-    a term so common that the count stops at the limit ("joh": 1% of a million patients) is paged by
-    walking the name order instead of sorting every match.
+    reads them again. Here a search that matches at most ``SORT_LIMIT`` patients reads them once, for
+    both; and a term more common than that ("joh": 1.3% of a million patients) is paged by walking the
+    name order instead of sorting every match.
     """
 
     search_terms: tuple[str, ...] = ()
@@ -94,8 +97,8 @@ class PatientSearch(PatientQuerySet):
         return clone
 
     def count_and_page_keys(self, offset: int, limit: int, count_limit: int) -> tuple[int, list[int] | None] | None:
-        """How many patients match (counting no further than ``count_limit + 1``) and, when that is within
-        the limit, the keys of ``limit`` of them from ``offset``. None when not in the name order.
+        """How many patients match (counting no further than ``count_limit + 1``) and, when at most
+        ``SORT_LIMIT`` do, the keys of ``limit`` of them from ``offset``. None when not in the name order.
         """
         if not self._in_name_order():
             return None
@@ -103,7 +106,8 @@ class PatientSearch(PatientQuerySet):
         # columns, so the same collation).
         ranked = ["exact_number"] if "exact_number" in self.query.order_by else []
         columns = ["pk", "last_name", "first_name", *ranked]
-        matches, params = self.order_by().values_list(*columns)[: count_limit + 1].query.sql_with_params()
+        sort_limit = max(SORT_LIMIT, count_limit)
+        matches, params = self.order_by().values_list(*columns)[: sort_limit + 1].query.sql_with_params()
         order = ", ".join([*ranked, "last_name", "first_name", "pk"])
         sql = (
             f"WITH matches ({', '.join(columns)}) AS MATERIALIZED ({matches}),"
@@ -113,10 +117,11 @@ class PatientSearch(PatientQuerySet):
             f" AS page ON true ORDER BY {', '.join(f'page.{column}' for column in order.split(', '))}"
         )
         with connections[self.db].cursor() as cursor:
-            cursor.execute(sql, [*params, count_limit, limit, offset])
+            cursor.execute(sql, [*params, sort_limit, limit, offset])
             rows = cursor.fetchall()
         total = rows[0][0]
-        return total, ([key for _, key in rows if key is not None] if total <= count_limit else None)
+        keys = [key for _, key in rows if key is not None] if total <= sort_limit else None
+        return min(total, count_limit + 1), keys
 
     def page_keys(self, offset: int, limit: int, *, many: bool) -> list[int]:
         """The keys of ``limit`` patients from ``offset``, in the list's order; ``many``: the count hit its limit."""

@@ -149,3 +149,48 @@ def test_count_is_capped_for_huge_results(client, monkeypatch):
     assert page["count"] == 6  # "5+": counting stopped after the limit
     assert [row["last_name"] for row in page["results"]] == ["Many6", "Many7"]
     assert page["next"] is None
+
+
+@pytest.fixture
+def many_cortes(db):
+    """31 patients whose names hold "cort", interleaved in name order with others, some inactive."""
+    people = []
+    for index in range(31):
+        people.append(PatientFactory(first_name=f"Ana{index % 4}", last_name=f"Cortes{index:02d}", gender="female"))
+        PatientFactory(first_name="Zed", last_name=f"Cortez{index:02d}x", gender="male", is_active=index % 3 != 0)
+        PatientFactory(first_name="Bob", last_name=f"Baker{index:02d}")
+    return people
+
+
+@pytest.mark.parametrize(
+    ("sort_limit", "walk_limit"),
+    [(1000, 20_000), (10, 20_000), (10, 12)],
+    ids=["sorted-matches", "name-order-walk", "walk-too-short"],
+)
+@pytest.mark.parametrize("filters", [{}, {"gender": "female"}, {"is_active": "all"}])
+def test_every_page_of_a_common_term_is_the_name_order(client, many_cortes, monkeypatch, sort_limit, walk_limit, filters):
+    """Whichever way a page is found (matches sorted, the name order walked, or the plain plan when the walk
+    ends too soon), every page lists what the plain query lists there, and the count stops at its limit.
+    """
+    from patients import selectors
+    from patients.models import Patient
+    from spectrum.pagination import LargeTablePaginator
+
+    monkeypatch.setattr(LargeTablePaginator, "count_limit", 8)
+    monkeypatch.setattr(selectors, "SORT_LIMIT", sort_limit)
+    monkeypatch.setattr(selectors, "WALK_LIMIT", walk_limit)
+    expected = Patient.objects.filter(search_document__contains="cort")
+    if filters.get("gender"):
+        expected = expected.filter(gender="female")
+    if not filters.get("is_active"):
+        expected = expected.filter(is_active=True)
+    expected = [p.patient_number for p in expected.order_by("last_name", "first_name", "id")]
+
+    listed = []
+    for page in range(1, 20):
+        response = client.get(URL, {"search": "Cort", "page_size": 7, "page": page, **filters})
+        if response.status_code == 404:
+            break
+        assert response.json()["count"] == 9  # "8+"
+        listed += [row["patient_number"] for row in response.json()["results"]]
+    assert listed == expected and len(expected) > 20
