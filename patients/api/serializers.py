@@ -1,6 +1,13 @@
+from collections.abc import Callable, Iterable
+from datetime import datetime, tzinfo
+from functools import cache, cached_property
+from operator import attrgetter
 from typing import Any
 
-from rest_framework import serializers
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from accounts import permissions
 from patients.models import ENCRYPTED_FIELDS, Patient
@@ -73,3 +80,68 @@ class PatientListSerializer(PatientSerializer):
         super().__init__(*args, **kwargs)
         for name in ENCRYPTED_FIELDS:
             self.fields.pop(name, None)
+
+    def to_representation(self, instance: Patient) -> dict[str, Any]:
+        return {name: read(instance) for name, read in self._readers}
+
+    @cached_property
+    def _readers(self) -> list[tuple[str, Callable[[Patient], Any]]]:
+        return [(field.field_name, _reader(field)) for field in self._readable_fields]
+
+    @classmethod
+    def rows(cls, patients: Iterable[Patient], *, user: Any) -> list[dict[str, Any]]:
+        """What ``cls(patients, many=True, context=…).data`` gives for ``user``, for a fraction of the time.
+
+        The list is the hot path of search-as-you-type. Building a serializer's fields costs about 1 ms
+        a request and DRF's generic ``to_representation`` about 60 µs a row; the readers here are built
+        once per set of hidden fields and give the same output (tests/patients/test_api.py compares them).
+        """
+        readers = _list_readers(frozenset(permissions.patient_hidden_fields(user)))
+        return [{name: read(patient) for name, read in readers} for patient in patients]
+
+
+@cache
+def _list_readers(hidden: frozenset[str]) -> list[tuple[str, Callable[[Patient], Any]]]:
+    serializer = PatientListSerializer()
+    for name in hidden:
+        serializer.fields.pop(name, None)
+    return serializer._readers
+
+
+# Fields whose representation of a model attribute of the matching type is the attribute itself.
+_AS_IS = {serializers.CharField, serializers.EmailField, serializers.ChoiceField, serializers.IntegerField,
+          serializers.BigIntegerField, serializers.BooleanField}  # fmt: skip
+
+
+def _reader(field: serializers.Field) -> Callable[[Patient], Any]:
+    """A function giving ``field``'s representation of a patient, as ``Serializer.to_representation`` would."""
+    if len(field.source_attrs) == 1:
+        name = field.source_attrs[0]
+        kind = type(field)
+        if kind is serializers.PrimaryKeyRelatedField and field.pk_field is None:
+            return attrgetter(Patient._meta.get_field(name).attname)  # the key, without loading the row
+        if kind in _AS_IS:
+            return attrgetter(name)
+        if kind is serializers.DateField and _writes_iso(field, api_settings.DATE_FORMAT):
+            return lambda patient: value.isoformat() if (value := getattr(patient, name)) is not None else None
+        if kind is serializers.DateTimeField and _writes_iso(field, api_settings.DATETIME_FORMAT):
+            # The clinic's time zone: Spectrum never activates another (DRF would use the active one).
+            zone = getattr(field, "timezone", None) or (timezone.get_default_timezone() if settings.USE_TZ else None)
+            if zone is not None:
+                return lambda patient: _iso_datetime(value, zone) if (value := getattr(patient, name)) else None
+
+    def generic(patient: Patient) -> Any:
+        value = field.get_attribute(patient)
+        return None if value is None else field.to_representation(value)
+
+    return generic
+
+
+def _writes_iso(field: serializers.Field, default_format: str | None) -> bool:
+    return getattr(field, "format", default_format) == ISO_8601
+
+
+def _iso_datetime(value: datetime, zone: tzinfo) -> str:
+    """``DateTimeField.to_representation`` of an aware time stamp: in ``zone``, UTC written as Z."""
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

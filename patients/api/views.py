@@ -84,17 +84,18 @@ class PatientViewSet(viewsets.ModelViewSet):
         )
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        response = super().list(request, *args, **kwargs)
-        page = getattr(self.paginator, "page", None)
-        if page is not None:  # a search or filter is recorded once per request, with how many matched
-            services.record_patient_search(
-                actor=request.user,
-                params=request.query_params,
-                results=page.paginator.count,
-                results_exact=page.paginator.count_is_exact,
-                channel="api",
-                page=page.number,
-            )
+        patients = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        response = self.get_paginated_response(PatientListSerializer.rows(patients, user=request.user))
+        # A search or filter is recorded once per request, with how many matched.
+        page = self.paginator.page
+        services.record_patient_search(
+            actor=request.user,
+            params=request.query_params,
+            results=page.paginator.count,
+            results_exact=page.paginator.count_is_exact,
+            channel="api",
+            page=page.number,
+        )
         return response
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
