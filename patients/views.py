@@ -12,7 +12,7 @@ from accounts import permissions
 from audit import selectors as audit_selectors
 from audit.models import AuditEvent
 from authorizations import selectors as authorization_selectors
-from patients import selectors, services
+from patients import rendering, selectors, services
 from patients.filters import PatientFilter
 from patients.forms import PatientForm
 from patients.models import Patient
@@ -59,6 +59,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     context = {
         "filterset": filterset,
         "page": page,
+        "rows": rendering.patient_rows(page.object_list) if page is not None else "",
         "sort": sort,
         "page_size": page_size,
         "page_sizes": PAGE_SIZES,

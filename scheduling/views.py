@@ -19,6 +19,7 @@ from scheduling import rendering, selectors, services
 from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm, clinicians
 from scheduling.models import Appointment, AppointmentSeries, ServiceType
 from spectrum.exceptions import DomainError
+from spectrum.links import url_maker
 
 Status = Appointment.Status
 DAY_PAGE_SIZE = 50
@@ -43,21 +44,12 @@ def get_appointment_for_user(user: Any, pk: int, *, write: bool = False) -> Appo
     return appointment
 
 
-_SENTINEL = 987654321
-
-
-def _url_maker(name: str):
-    """reverse() once, then fill in each row's id: a day page has dozens of rows with three links each."""
-    pattern = reverse(name, args=[_SENTINEL])
-    return lambda pk: pattern.replace(str(_SENTINEL), str(pk))
-
-
 def _prepare_rows(appointments) -> None:
     """Work out each row's links and status choices once, in Python: the day view's cost is its rows."""
     now = timezone.localtime().replace(tzinfo=None)
-    status_url = _url_maker("scheduling:appointment-status")
-    edit_url = _url_maker("scheduling:appointment-edit")
-    patient_url = _url_maker("patients:patient-detail")
+    status_url = url_maker("scheduling:appointment-status")
+    edit_url = url_maker("scheduling:appointment-edit")
+    patient_url = url_maker("patients:patient-detail")
     for appointment in appointments:
         allowed = appointment.statuses_allowed_at(now)
         appointment.status_url = status_url(appointment.pk)
