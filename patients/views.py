@@ -60,6 +60,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "filterset": filterset,
         "page": page,
         "rows": rendering.patient_rows(page.object_list) if page is not None else "",
+        "sort_links": rendering.sort_links(request.GET, sort),
         "sort": sort,
         "page_size": page_size,
         "page_sizes": PAGE_SIZES,

@@ -78,6 +78,20 @@ def test_page_size_and_sorting(login):
     assert html.index("Name29") < html.index("Name00")
 
 
+def test_list_rows_escape_what_patients_are_called(login):
+    PatientFactory(
+        first_name="<b>Eve</b>", last_name="O'Hara & \"Sons\"", preferred_name="<i>E</i>", city="<Miami>", is_active=False
+    )
+    client = login(Role.ADMIN)
+    for headers in ({}, {"HX-Request": "true"}):
+        html = client.get(LIST, {"is_active": "all", "sort": "-city"}, headers=headers).content.decode()
+        assert "O&#x27;Hara &amp; &quot;Sons&quot;, &lt;b&gt;Eve&lt;/b&gt;" in html
+        assert "“&lt;i&gt;E&lt;/i&gt;”" in html and "&lt;Miami&gt;, FL" in html and "<b>Eve" not in html
+        assert '<tr class="is-inactive">' in html and '<span class="badge">Inactive</span>' in html
+        assert 'href="?is_active=all&amp;sort=city" hx-get="?is_active=all&amp;sort=city"' in html
+        assert 'aria-sort="descending">City ▼</a>' in html
+
+
 def test_list_page_runs_a_constant_number_of_queries(login, django_assert_max_num_queries):
     client = login(Role.ADMIN)
     PatientFactory.create_batch(2)
