@@ -1,8 +1,10 @@
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 
 @dataclass(frozen=True)
@@ -39,13 +41,20 @@ def navigation_for(request: HttpRequest) -> list[dict[str, object]]:
             continue
         if item.permission and not user.has_perm(item.permission):
             continue
-        try:
-            url = reverse(item.url_name)
-        except NoReverseMatch:
+        url = _url(item.url_name)
+        if url is None:
             continue
         active = request.path == url if url == "/" else request.path.startswith(url)
         items.append({"label": item.label, "url": url, "active": active, "description": item.description})
     return items
+
+
+@cache
+def _url(url_name: str) -> str | None:
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
 
 
 def shell(request: HttpRequest) -> dict[str, object]:
@@ -53,7 +62,8 @@ def shell(request: HttpRequest) -> dict[str, object]:
     context: dict[str, object] = {"clinic_name": settings.CLINIC_NAME}
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        context["navigation"] = navigation_for(request)
+        # Worked out only if the template shows it: htmx fragments (search-as-you-type) do not.
+        context["navigation"] = SimpleLazyObject(lambda: navigation_for(request))
         context["session_idle_timeout"] = settings.SESSION_IDLE_TIMEOUT
         context["session_idle_minutes"] = max(1, round(settings.SESSION_IDLE_TIMEOUT / 60))
     return context
