@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import machine
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spectrum.settings")
 os.environ.setdefault("RATELIMIT_ENABLE", "false")
@@ -119,7 +121,7 @@ def load_appointments(wanted: int) -> None:
         cursor.execute("VACUUM (ANALYZE) scheduling_appointment")
 
 
-def timed(fn, repeat: int) -> list[float]:
+def timed(fn, repeat: int, checks: list[float]) -> list[float]:
     for _ in range(3):
         fn()
     samples = []
@@ -127,6 +129,7 @@ def timed(fn, repeat: int) -> list[float]:
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1000)
+    checks.append(machine.cpu_check())
     return samples
 
 
@@ -202,11 +205,12 @@ def main() -> None:
             cursor.execute(raw_sql, [first, last])
             cursor.fetchall()
 
+    checks = [machine.cpu_check()]
     results = [
-        ("month view (page)", timed(lambda: get("/calendar/", month=month), args.repeat)),
-        ("day view (page 1 of the day)", timed(lambda: get(f"/calendar/{busy_day}/"), args.repeat)),
-        ("calendar API (month)", timed(lambda: get("/api/v1/calendar/", month=month), args.repeat)),
-        ("month aggregate, raw SQL", timed(raw, args.repeat)),
+        ("month view (page)", timed(lambda: get("/calendar/", month=month), args.repeat, checks)),
+        ("day view (page 1 of the day)", timed(lambda: get(f"/calendar/{busy_day}/"), args.repeat, checks)),
+        ("calendar API (month)", timed(lambda: get("/api/v1/calendar/", month=month), args.repeat, checks)),
+        ("month aggregate, raw SQL", timed(raw, args.repeat, checks)),
     ]
     print(f"\n{total:,} appointments; {per_day} on {busy_day} (the day view shows 50 per page)")
     print(f"{'request':34} {'median ms':>10} {'p95 ms':>8}  budget")
@@ -214,6 +218,7 @@ def main() -> None:
         median = statistics.median(samples)
         verdict = "" if "raw" in name else ("ok" if median < BUDGET_MS else "OVER")
         print(f"{name:34} {median:10.1f} {p95(samples):8.1f}  {verdict}")
+    print(machine.describe(checks))
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + raw_sql, [first, last])
         plan = [row[0] for row in cursor.fetchall()]

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import machine
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spectrum.settings")
 # Rate limits would refuse a benchmark's burst of requests; production settings otherwise.
@@ -125,7 +127,8 @@ def request_for(client, target: str, term: str):
     return lambda: client.get("/admin/patients/patient/", {"q": term})
 
 
-def measure(client, target: str, term: str, *, repeat: int, warmup: int) -> dict:
+def prepare(client, target: str, term: str, *, warmup: int) -> dict:
+    """The untimed requests (the first one timed as ``first``) and the queries a request runs."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -140,36 +143,55 @@ def measure(client, target: str, term: str, *, repeat: int, warmup: int) -> dict
         response = send()
     # Read them now: the next request's request_started signal empties the query log.
     all_queries = [query["sql"] for query in captured.captured_queries]
-    queries = [sql for sql in all_queries if "patients_patient" in sql]
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        send()
-        timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "send": send,
+        "first": first,
+        "timings": [],
+        "queries": [sql for sql in all_queries if "patients_patient" in sql],
+        "all_queries": len(all_queries),
+        "matches": matches_of(target, response),
+    }
+
+
+def time_interleaved(runs: list[dict], repeats: list[int]) -> list[float]:
+    """One timed request of each run in turn, round after round, so that the machine's slower and faster
+    moments (other work, a virtual machine's neighbours) fall on every term and target alike.
+
+    Returns the times of a fixed piece of pure Python run after each round: how fast the machine was.
+    """
+    checks = []
+    for round_number in range(max(repeats)):
+        for run, repeat in zip(runs, repeats, strict=True):
+            if round_number < repeat:
+                started = time.perf_counter()
+                run["send"]()
+                run["timings"].append((time.perf_counter() - started) * 1000)
+        checks.append(machine.cpu_check())
+    return checks
+
+
+def time_raw_sql(run: dict, *, repeat: int, warmup: int) -> None:
+    """The request's queries on the patient table, again with a bare cursor."""
+    from django.db import connection
+
     raw = []
     with connection.cursor() as cursor:
         for _ in range(warmup):
-            for sql in queries:
+            for sql in run["queries"]:
                 cursor.execute(sql)
                 cursor.fetchall()
         for _ in range(repeat):
             started = time.perf_counter()
-            for sql in queries:
+            for sql in run["queries"]:
                 cursor.execute(sql)
                 cursor.fetchall()
             raw.append((time.perf_counter() - started) * 1000)
-    return {
-        "first": first,
-        "timings": timings,
-        "median": statistics.median(timings),
-        "p95": percentile(timings, 0.95),
-        "raw_median": statistics.median(raw),
-        "raw_p95": percentile(raw, 0.95),
-        "queries": queries,
-        "all_queries": len(all_queries),
-        "matches": matches_of(target, response),
-        "n": repeat,
-    }
+    run.update(
+        median=statistics.median(run["timings"]),
+        p95=percentile(run["timings"], 0.95),
+        raw_median=statistics.median(raw),
+        raw_p95=percentile(raw, 0.95),
+    )
 
 
 def matches_of(target: str, response) -> str:
@@ -213,7 +235,8 @@ def main() -> None:
         f"\nPostgreSQL {connection.pg_version // 10000}, {args.patients:,} patients; {args.repeat} timed requests "
         f"per term and target after {args.warmup} untimed (admin: {args.admin_repeat}); times in ms."
     )
-    print("first = the first such request; only a term's first target meets cold caches. Then median and p95.")
+    print("first = the first such request; only a term's first target meets cold caches. Then median and p95")
+    print("of the timed requests, taken in turns (one of each term and target per round).")
     print("raw SQL = the queries on patients_patient that the request ran (page of rows + capped count), run again")
     print("with a bare cursor; queries = those queries / all of the request's queries.\n")
     header = (
@@ -224,31 +247,34 @@ def main() -> None:
     print("-" * len(header))
     failures = []
     pooled: dict[str, list[float]] = {target: [] for target in args.targets}
+    plan = [(term, target) for term in terms for target in args.targets]
+    repeats = [args.admin_repeat if target == "admin" else args.repeat for _, target in plan]
     # Plain static storage: the templates' {% static %} works without collectstatic (as in the tests).
     with override_settings(STORAGES={**_storages(), "staticfiles": {
             "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}):  # fmt: skip
-        for term in terms:
-            for target in args.targets:
-                repeat = args.admin_repeat if target == "admin" else args.repeat
-                result = measure(client, target, term, repeat=repeat, warmup=args.warmup)
-                pooled[target] += result["timings"]
-                verdict = ""
-                if target != "admin" and median_budget is not None:
-                    ok = result["median"] < median_budget and (p95_budget is None or result["p95"] < p95_budget)
-                    verdict = "ok" if ok else "MISSED"
-                    if not ok:
-                        failures.append((term, target))
-                print(
-                    f"{term:<12} {target:<8} {result['matches']:>8} {result['first']:>8.1f} {result['median']:>8.1f} "
-                    f"{result['p95']:>8.1f} "
-                    f"{result['raw_median']:>8.1f} {result['raw_p95']:>8.1f} "
-                    f"{len(result['queries']):>3} / {result['all_queries']:<3} {verdict}",
-                    flush=True,
-                )
-                if args.explain and target == "api":
-                    explain(result["queries"])
+        runs = [prepare(client, target, term, warmup=args.warmup) for term, target in plan]
+        checks = time_interleaved(runs, repeats)
+    for (term, target), run, repeat in zip(plan, runs, repeats, strict=True):
+        time_raw_sql(run, repeat=repeat, warmup=args.warmup)
+        pooled[target] += run["timings"]
+        verdict = ""
+        if target != "admin" and median_budget is not None:
+            ok = run["median"] < median_budget and (p95_budget is None or run["p95"] < p95_budget)
+            verdict = "ok" if ok else "MISSED"
+            if not ok:
+                failures.append((term, target))
+        print(
+            f"{term:<12} {target:<8} {run['matches']:>8} {run['first']:>8.1f} {run['median']:>8.1f} "
+            f"{run['p95']:>8.1f} {run['raw_median']:>8.1f} {run['raw_p95']:>8.1f} "
+            f"{len(run['queries']):>3} / {run['all_queries']:<3} {verdict}",
+            flush=True,
+        )
+        if args.explain and target == "api":
+            explain(run["queries"])
+        if target == args.targets[-1]:
             print()
     print(f"Load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print(machine.describe(checks))
     print("All terms together:")
     for target, timings in pooled.items():
         print(f"  {target:<8} median {statistics.median(timings):6.1f} ms, p95 {percentile(timings, 0.95):6.1f} ms")
