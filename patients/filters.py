@@ -10,7 +10,7 @@ from accounts import permissions
 from patients import selectors
 from patients.models import Patient
 from patients.validation import STATE_CHOICES
-from spectrum.widgets import FastSelect
+from spectrum.widgets import FastNumberInput, FastSelect, FastTextInput
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive"), ("all", "All")]
 
@@ -92,11 +92,17 @@ class PatientFilter(django_filters.FilterSet):
             fields["blood_type"].validators.append(_refuse("Your role may not filter by clinical fields."))
         if not self.can_see_inactive:
             fields["is_active"].validators.append(_active_only)
+        # The page re-renders often; Django's widgets go through the template engine (selects option by option).
         for field in fields.values():
-            if type(field.widget) is forms.Select:
-                # The page re-renders often; the plain Select renders option by option.
-                field.widget = FastSelect(attrs={**field.widget.attrs, "class": "select"}, choices=field.choices)
+            widget = field.widget
+            if type(widget) is forms.Select:
+                field.widget = FastSelect(attrs={**widget.attrs, "class": "select"}, choices=field.choices)
+            elif type(widget) in FAST_INPUTS:
+                field.widget = FAST_INPUTS[type(widget)](attrs=widget.attrs)
         return form_class
+
+
+FAST_INPUTS = {forms.TextInput: FastTextInput, forms.NumberInput: FastNumberInput}
 
 
 _FORM_CLASSES: dict[tuple[bool, bool], type[forms.Form]] = {}

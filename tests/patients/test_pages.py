@@ -92,6 +92,14 @@ def test_list_rows_escape_what_patients_are_called(login):
         assert 'aria-sort="descending">City ▼</a>' in html
 
 
+def test_filter_form_keeps_what_was_asked(login):
+    html = login(Role.ADMIN).get(LIST, {"city": 'Mi"<a', "min_age": "30", "state": "fl", "is_active": "all"}).content
+    html = html.decode()
+    assert '<input type="text" name="city" value="Mi&quot;&lt;a" id="id_city">' in html
+    assert '<input type="number" name="min_age" value="30" id="id_min_age" max="150" min="0" step="any">' in html
+    assert '<option value="FL" selected>Florida</option>' in html and '<option value="all" selected>All</option>' in html
+
+
 def test_list_page_runs_a_constant_number_of_queries(login, django_assert_max_num_queries):
     client = login(Role.ADMIN)
     PatientFactory.create_batch(2)
