@@ -17,10 +17,14 @@ import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.db import connections, transaction
 
 from audit import services as audit
@@ -111,6 +115,7 @@ def restore_backup(
     if missing:
         raise RestoreRefused(f"The backup holds tables this database lacks: {', '.join(missing)}.")
     result = RestoreResult(header=header, trailer=trailer, replaced=existing)
+    sessions_before = _session_keys(using)
     try:
         if header["method"] == "pg_dump":
             _restore_with_psql(path, crypto, inventory, trailer, using)
@@ -131,12 +136,26 @@ def restore_backup(
     finally:
         # Content type ids may differ between the old and the restored rows.
         ContentType.objects.clear_cache()
+        _forget_cached_sessions(sessions_before | _session_keys(using))
     if header["method"] == "pg_dump":
         _verify(inventory, trailer, using)
         result.undecryptable = tables.undecryptable_columns(using)
         if record:
             _record(result, force=force, run_by=run_by, path=path)
     return result
+
+
+def _session_keys(using: str) -> set[str]:
+    return set(Session.objects.using(using).values_list("session_key", flat=True))
+
+
+def _forget_cached_sessions(keys: set[str]) -> None:
+    """Sessions are read through the cache (``cached_db``): drop the cached copies of the sessions the
+    database held before and holds now, so that the restored table decides who is signed in.
+    """
+    prefix = getattr(import_module(settings.SESSION_ENGINE).SessionStore, "cache_key_prefix", None)
+    if prefix and keys:
+        caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + key for key in keys])
 
 
 def _record(result: RestoreResult, *, force: bool, run_by: str, path: Path) -> None:

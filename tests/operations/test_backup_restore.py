@@ -96,6 +96,18 @@ def test_forced_restore_replaces_everything_and_is_recorded(clinic):
     assert entry.additional_data["replaced_audit_entries"] == audit_entries
 
 
+def test_after_a_restore_the_restored_sessions_decide_who_is_signed_in(clinic, client, admin_user):
+    """Sessions are read through the cache: a restore must not leave anyone signed in by a cached copy."""
+    result = backup.create_backup(method="django")
+    client.force_login(admin_user)  # after the backup: the restored table does not hold this session
+    assert client.get("/patients/").status_code == 200
+
+    restore.restore_backup(path=result.path, force=True)
+
+    response = client.get("/patients/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
 @pytest.mark.parametrize("damage", ["flip a byte", "truncate", "append", "splice another backup's frame"])
 def test_a_tampered_backup_is_rejected_and_nothing_changes(clinic, damage):
     result = backup.create_backup(method="django")
