@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 
 from audit import services as audit
 from operations import archive, conf, postgres, tables
@@ -136,7 +136,7 @@ def restore_backup(
     finally:
         # Content type ids may differ between the old and the restored rows.
         ContentType.objects.clear_cache()
-        _forget_cached_sessions(sessions_before | _session_keys(using))
+        _forget_cached_sessions(sessions_before, using)
     if header["method"] == "pg_dump":
         _verify(inventory, trailer, using)
         result.undecryptable = tables.undecryptable_columns(using)
@@ -149,13 +149,18 @@ def _session_keys(using: str) -> set[str]:
     return set(Session.objects.using(using).values_list("session_key", flat=True))
 
 
-def _forget_cached_sessions(keys: set[str]) -> None:
+def _forget_cached_sessions(before: set[str], using: str) -> None:
     """Sessions are read through the cache (``cached_db``): drop the cached copies of the sessions the
     database held before and holds now, so that the restored table decides who is signed in.
     """
     prefix = getattr(import_module(settings.SESSION_ENGINE).SessionStore, "cache_key_prefix", None)
-    if prefix and keys:
-        caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + key for key in keys])
+    if not prefix:
+        return
+    try:
+        keys = before | _session_keys(using)
+    except DatabaseError:
+        keys = before  # the database is unreachable: the restore's own error is the one to report
+    caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + key for key in keys])
 
 
 def _record(result: RestoreResult, *, force: bool, run_by: str, path: Path) -> None:
