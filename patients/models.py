@@ -192,7 +192,7 @@ class Patient(TimeStampedModel):
 
     @property
     def ssn_masked(self) -> str:
-        return f"***-**-{self.ssn_last4}" if self.ssn_last4 else ""
+        return mask_ssn(self.ssn_last4)
 
     @property
     def display_name(self) -> str:
@@ -274,6 +274,11 @@ class Patient(TimeStampedModel):
                 self.patient_number = next_patient_number()
             self.refresh_derived_fields()
             super().save(*args, **kwargs)
+
+
+def mask_ssn(last4: str) -> str:
+    """How pages and the API show an SSN: its last four digits only."""
+    return f"***-**-{last4}" if last4 else ""
 
 
 def age_on(born: date, today: date) -> int:

@@ -42,7 +42,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     page_size = int(request.GET["page_size"]) if request.GET.get("page_size") in map(str, PAGE_SIZES) else 25
     page = None
     if filterset.is_valid():
-        patients = selectors.order_patients(filterset.qs.only(*selectors.LIST_COLUMNS), sort)
+        patients = selectors.order_patients(filterset.qs.values(*selectors.LIST_COLUMNS), sort)
         paginator = LargeTablePaginator(patients, page_size)
         try:
             page = paginator.page(request.GET.get("page") or 1)

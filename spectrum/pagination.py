@@ -11,12 +11,20 @@
   None: no cheaper way); ``page_keys(offset, limit, many=...)`` lists a page's keys, ``many`` saying the
   count reached the limit.
 - One extra key is read to know whether a next page exists, so paging goes on past the counted total.
+- A ``values()`` list pages as dicts. When its fields are all columns of the model, a page's rows are read
+  by key alone in one plain query (``rows_by_key``): the keys came from the list's own query, and
+  compiling that query again with every search condition and filter costs more than reading the rows.
 """
 
 import math
+from collections.abc import Sequence
 from functools import cached_property
+from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db import connections
+from django.db.models import Model
 
 
 class LargeTablePage(Page):
@@ -73,10 +81,24 @@ class LargeTablePaginator(Paginator):
         if not keys and number > 1:
             raise EmptyPage("That page contains no results.")
         page_keys = keys[: self.per_page]
-        rows = {row.pk: row for row in self.object_list.filter(pk__in=page_keys).order_by()}  # ordered below
+        rows = self.rows_by_key(page_keys)  # ordered below
         page = LargeTablePage([rows[key] for key in page_keys if key in rows], number, self)
         page.has_more = len(keys) > self.per_page
         return page
+
+    def rows_by_key(self, keys: list) -> dict:
+        """The list's rows with these primary keys: model instances, or dicts for a ``values()`` list."""
+        object_list = self.object_list
+        fields = getattr(object_list, "_fields", None)  # what values() asked for: QuerySet keeps it there
+        if not fields:
+            return {row.pk: row for row in object_list.filter(pk__in=keys).order_by()}
+        model = object_list.model
+        key_name = model._meta.pk.attname
+        if key_name not in fields:
+            raise TypeError(f"A values() list pages by key: include {key_name!r} in its fields.")
+        if (rows := rows_by_key(model, keys, fields, using=object_list.db)) is not None:
+            return rows
+        return {row[key_name]: row for row in object_list.filter(pk__in=keys).order_by()}
 
     def page_keys(self, offset: int, limit: int) -> list:
         """The primary keys of ``limit`` rows from ``offset``, in the list's order."""
@@ -84,3 +106,46 @@ class LargeTablePaginator(Paginator):
         if page_keys is not None:
             return page_keys(offset, limit, many=not self.count_is_exact)
         return list(self.object_list.values_list("pk", flat=True)[offset : offset + limit])
+
+
+def rows_by_key(model: type[Model], keys: Sequence, fields: Sequence[str], *, using: str) -> dict | None:
+    """``{key: {field: value}}`` for the rows of ``model`` with these primary keys, as ``values(*fields)`` gives
+    them (the database's and the fields' converters applied), without building and compiling a QuerySet.
+
+    None when a name is not a column of the model's own table (a relation's field, an annotation, a parent's
+    field under multi-table inheritance): ``values()`` reads those.
+    """
+    meta = model._meta
+    try:
+        columns = [meta.get_field(name) for name in fields]  # a foreign key by name or attname: its column
+    except FieldDoesNotExist:
+        return None
+    if not all(field.concrete and field.model is meta.concrete_model for field in columns):
+        return None
+    if not keys:
+        return {}
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    sql = (
+        f"SELECT {', '.join(f'{table}.{quote(field.column)}' for field in columns)} FROM {table}"
+        f" WHERE {table}.{quote(meta.pk.column)} IN ({', '.join(['%s'] * len(keys))})"
+    )
+    converters = []
+    for index, field in enumerate(columns):
+        column = field.get_col(meta.db_table)
+        if found := connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+            converters.append((index, found, column))
+    key_index = list(fields).index(meta.pk.attname)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [meta.pk.get_db_prep_value(key, connection) for key in keys])
+        rows = cursor.fetchall()
+    result: dict[Any, dict] = {}
+    for row in rows:
+        if converters:
+            row = list(row)
+            for index, functions, column in converters:
+                for convert in functions:
+                    row[index] = convert(row[index], column, connection)
+        result[row[key_index]] = dict(zip(fields, row, strict=True))
+    return result
