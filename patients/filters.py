@@ -10,6 +10,7 @@ from accounts import permissions
 from patients import selectors
 from patients.models import Patient
 from patients.validation import STATE_CHOICES
+from spectrum.filters import FilterSet
 from spectrum.widgets import FastNumberInput, FastSelect, FastTextInput
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive"), ("all", "All")]
@@ -28,7 +29,7 @@ def _refuse(message: str):
     return validator
 
 
-class PatientFilter(django_filters.FilterSet):
+class PatientFilter(FilterSet):
     search = django_filters.CharFilter(method="filter_search", label="Search")
     gender = django_filters.ChoiceFilter(choices=Patient.Gender.choices)
     min_age = django_filters.NumberFilter(method="filter_age", label="Age from", min_value=0, max_value=150)
@@ -75,16 +76,11 @@ class PatientFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(is_active=(value == "true"))
 
-    def get_form_class(self) -> type[forms.Form]:
-        # Search-as-you-type builds a filter set on every keystroke; a new form class each time (django-filter's
-        # way) costs a millisecond. The class depends only on what the role may filter by.
-        key = (self.can_see_clinical, self.can_see_inactive)
-        if key not in _FORM_CLASSES:
-            _FORM_CLASSES[key] = self._build_form_class()
-        return _FORM_CLASSES[key]
+    def form_key(self) -> tuple[bool, bool]:
+        return self.can_see_clinical, self.can_see_inactive
 
-    def _build_form_class(self) -> type[forms.Form]:
-        form_class = super().get_form_class()
+    def build_form_class(self) -> type[forms.Form]:
+        form_class = super().build_form_class()
         fields = form_class.base_fields
         # A filter a role may not use is refused with a message, not silently ignored (which would show
         # an unfiltered list as if it were the answer).
@@ -104,5 +100,3 @@ class PatientFilter(django_filters.FilterSet):
 
 FAST_INPUTS = {forms.TextInput: FastTextInput, forms.NumberInput: FastNumberInput}
 
-
-_FORM_CLASSES: dict[tuple[bool, bool], type[forms.Form]] = {}

@@ -1,4 +1,4 @@
-"""The patient list's rows and sort links, built in Python.
+"""The patient list's rows, sort links and filter fields, built in Python.
 
 Search-as-you-type re-renders the list on every pause in typing; through the template engine its rows
 were half of the request's time. The markup is what the template gave, every value escaped
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from patients.filters import PatientFilter
 from patients.models import Patient, age_on
 from spectrum.links import url_maker
 
@@ -31,6 +32,10 @@ ROW = (
 # Constants, no input.
 INACTIVE_CLASS = mark_safe(' class="is-inactive"')
 INACTIVE_BADGE = mark_safe(' <span class="badge">Inactive</span>')
+FILTER_FIELD = '<div class="field{error_class}"><label for="{id}">{label}</label>{widget}{errors}</div>'
+# The errors' id is the one Django's widget names in aria-describedby.
+FIELD_ERRORS = '<div id="{id}_error">{errors}</div>'
+FIELD_ERROR = '<div class="field-error" role="alert">{}</div>'
 SORT_LINK = '<a href="{url}" hx-get="{url}" hx-target="#results" hx-push-url="true"{aria_sort}>{label}{arrow}</a>'
 SORT_STATES = {
     "ascending": (mark_safe(' aria-sort="ascending"'), " ▲"),
@@ -49,6 +54,30 @@ def patient_rows(patients: Iterable[dict[str, Any]]) -> SafeString:
     today = timezone.localdate()
     # Every value in a row goes through escape(); format_html would do the same at twice the cost.
     return mark_safe("".join(patient_row(patient, detail_url(patient["id"]), today) for patient in patients))
+
+
+def filter_fields(filterset: PatientFilter) -> SafeString:
+    """The filter panel's fields (the search box has its own place), those the role may use."""
+    hidden = {"search"}
+    if not filterset.can_see_clinical:
+        hidden.add("blood_type")
+    if not filterset.can_see_inactive:
+        hidden.add("is_active")
+    parts = []
+    for field in filterset.form:
+        if field.name in hidden:
+            continue
+        errors = "".join(FIELD_ERROR.format(escape(str(error))) for error in field.errors)
+        parts.append(
+            FILTER_FIELD.format(
+                error_class=" has-error" if errors else "",
+                id=escape(field.id_for_label),
+                label=escape(str(field.label)),
+                widget=field.as_widget(),  # safe: Django's widget rendering escapes every value
+                errors=FIELD_ERRORS.format(id=escape(field.auto_id), errors=errors) if errors else "",
+            )
+        )
+    return mark_safe("\n".join(parts))
 
 
 def sort_links(query: QueryDict, sort: str) -> dict[str, SafeString]:

@@ -61,6 +61,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rendering.patient_rows(page.object_list) if page is not None else "",
         "sort_links": rendering.sort_links(request.GET, sort),
+        "filter_fields": rendering.filter_fields(filterset) if not request.htmx else "",
         "sort": sort,
         "page_size": page_size,
         "page_sizes": PAGE_SIZES,

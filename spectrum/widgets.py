@@ -1,6 +1,6 @@
 """Form widgets tuned for pages rendered on every keystroke."""
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from django import forms
 from django.forms.utils import flatatt
@@ -15,12 +15,23 @@ class FastSelect(forms.Select):
     rendered once per process (labels in the one language Spectrum speaks); a render picks the options.
     """
 
+    @property
+    def choices(self):
+        return self._choices
+
+    @choices.setter
+    def choices(self, value) -> None:
+        self._choices = value
+        self.__dict__.pop("_options", None)  # rendered again from the new choices
+
+    @cached_property
+    def _options(self) -> tuple[tuple[str, SafeString, SafeString], ...]:
+        return _rendered_options(tuple(self.choices))
+
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         selected = {str(item) for item in self.format_value(value)}
-        options = "".join(
-            chosen if key in selected else plain for key, plain, chosen in _rendered_options(tuple(self.choices))
-        )
+        options = "".join(chosen if key in selected else plain for key, plain, chosen in self._options)
         # A join of options escaped by format_html.
         return format_html('<select name="{}"{}>{}</select>', name, flatatt(attrs), mark_safe(options))
 

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -66,6 +68,19 @@ def test_read_only_cannot_register(login):
 def test_filter_errors_are_shown(login, patient):
     html = login(Role.STAFF).get(LIST, {"is_active": "false"}).content.decode()
     assert "Only administrators can list inactive patients." in html
+
+
+def test_a_filter_field_s_error_is_what_its_input_is_described_by(login):
+    html = login(Role.ADMIN).get(LIST, {"min_age": "abc"}).content.decode()
+    assert 'aria-describedby="id_min_age_error" aria-invalid="true" id="id_min_age"' in html
+    assert '<div id="id_min_age_error"><div class="field-error" role="alert">Enter a number.</div></div>' in html
+
+
+def test_form_help_and_errors_are_what_inputs_are_described_by(login):
+    html = login(Role.ADMIN).post(CREATE, {**FORM, "diagnosis_codes": "nope"}).content.decode()
+    described = re.search(r'<input[^>]+name="diagnosis_codes"[^>]*>', html).group(0)
+    assert 'aria-describedby="id_diagnosis_codes_helptext id_diagnosis_codes_error"' in described
+    assert 'id="id_diagnosis_codes_helptext"' in html and 'id="id_diagnosis_codes_error"' in html
 
 
 def test_page_size_and_sorting(login):
