@@ -21,6 +21,9 @@ class SharedFilters(dict):
         copies = {}
         for name, original in self.items():
             filter_ = copy.copy(original)
+            # Its own form field, built when asked for: a field cached on the original (schema generation
+            # asks for one) would be shared by form classes that change their fields differently.
+            filter_.__dict__.pop("_field", None)
             if original.method is not None:
                 filter_.method = original.method  # binds a FilterMethod to the copy, which finds its own parent
             copies[name] = filter_

@@ -53,3 +53,38 @@ def test_a_fast_select_renders_its_choices_again_when_they_change():
     select.choices = [("b", "Beta")]
 
     assert "Alpha" not in select.render("x", "b") and '<option value="b" selected>Beta</option>' in select.render("x", "b")
+
+
+class StrictNameFilter(NameFilter):
+    """Refuses the gender filter when built strict: its form classes change a field differently."""
+
+    def __init__(self, data=None, *, strict: bool) -> None:
+        self.strict = strict
+        super().__init__(data)
+
+    def form_key(self) -> bool:
+        return self.strict
+
+    def build_form_class(self):
+        form_class = super().build_form_class()
+        if self.strict:
+            form_class.base_fields["gender"].validators.append(_refuse)
+        return form_class
+
+
+def _refuse(value):
+    from django.core.exceptions import ValidationError
+
+    if value:
+        raise ValidationError("Not for you.")
+
+
+def test_form_classes_built_for_different_keys_do_not_share_fields():
+    assert StrictNameFilter.base_filters["gender"].field  # as schema generation does: cached on the original
+
+    strict = StrictNameFilter(QueryDict("gender=female"), strict=True)
+    lenient = StrictNameFilter(QueryDict("gender=female"), strict=False)
+
+    assert strict.get_form_class() is not lenient.get_form_class()
+    assert not strict.is_valid() and strict.form.errors["gender"] == ["Not for you."]
+    assert lenient.is_valid()
