@@ -42,8 +42,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     page_size = int(request.GET["page_size"]) if request.GET.get("page_size") in map(str, PAGE_SIZES) else 25
     page = None
     if filterset.is_valid():
-        patients = selectors.order_patients(filterset.qs.values(*selectors.LIST_COLUMNS), sort)
-        paginator = LargeTablePaginator(patients, page_size)
+        patients = selectors.order_patients(filterset.qs, sort)
+        paginator = LargeTablePaginator(patients, page_size, fields=selectors.LIST_COLUMNS)
         try:
             page = paginator.page(request.GET.get("page") or 1)
         except (EmptyPage, PageNotAnInteger):

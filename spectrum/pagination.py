@@ -11,9 +11,10 @@
   None: no cheaper way); ``page_keys(offset, limit, many=...)`` lists a page's keys, ``many`` saying the
   count reached the limit.
 - One extra key is read to know whether a next page exists, so paging goes on past the counted total.
-- A ``values()`` list pages as dicts. When its fields are all columns of the model, a page's rows are read
-  by key alone in one plain query (``rows_by_key``): the keys came from the list's own query, and
-  compiling that query again with every search condition and filter costs more than reading the rows.
+- Given ``fields``, a page's rows are dicts of those fields (as ``values(*fields)`` gives them), read by key
+  alone in one plain query when they are all columns of the model (``rows_by_key``): the keys came from
+  the list's own query, and compiling that query again with every search condition and filter, and
+  building model instances, costs more than reading the rows.
 """
 
 import math
@@ -36,6 +37,13 @@ class LargeTablePage(Page):
 
 class LargeTablePaginator(Paginator):
     count_limit = 1_000
+
+    def __init__(self, object_list, per_page, *args, fields: Sequence[str] | None = None, **kwargs) -> None:
+        super().__init__(object_list, per_page, *args, **kwargs)
+        self.fields = tuple(fields) if fields else None
+        key_name = object_list.model._meta.pk.attname
+        if self.fields and key_name not in self.fields:
+            raise TypeError(f"Rows as dicts are ordered by key: include {key_name!r} in fields.")
 
     @cached_property
     def count(self) -> int:
@@ -87,18 +95,14 @@ class LargeTablePaginator(Paginator):
         return page
 
     def rows_by_key(self, keys: list) -> dict:
-        """The list's rows with these primary keys: model instances, or dicts for a ``values()`` list."""
+        """The list's rows with these primary keys: model instances, or dicts of ``fields``."""
         object_list = self.object_list
-        fields = getattr(object_list, "_fields", None)  # what values() asked for: QuerySet keeps it there
-        if not fields:
+        if not self.fields:
             return {row.pk: row for row in object_list.filter(pk__in=keys).order_by()}
-        model = object_list.model
-        key_name = model._meta.pk.attname
-        if key_name not in fields:
-            raise TypeError(f"A values() list pages by key: include {key_name!r} in its fields.")
-        if (rows := rows_by_key(model, keys, fields, using=object_list.db)) is not None:
+        model, key_name = object_list.model, object_list.model._meta.pk.attname
+        if (rows := rows_by_key(model, keys, self.fields, using=object_list.db)) is not None:
             return rows
-        return {row[key_name]: row for row in object_list.filter(pk__in=keys).order_by()}
+        return {row[key_name]: row for row in object_list.filter(pk__in=keys).order_by().values(*self.fields)}
 
     def page_keys(self, offset: int, limit: int) -> list:
         """The primary keys of ``limit`` rows from ``offset``, in the list's order."""

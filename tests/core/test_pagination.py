@@ -1,4 +1,4 @@
-"""LargeTablePaginator's rows: model instances, or dicts for a values() list, read by key in one plain query."""
+"""LargeTablePaginator's rows: model instances, or dicts of the fields asked for, read by key in one plain query."""
 
 import pytest
 from django.db.models import F
@@ -41,9 +41,8 @@ def test_rows_by_key_leaves_what_is_not_a_column_to_values(patients, name):
     assert rows_by_key(Patient, [patients[0].pk], ("id", name), using="default") is None
 
 
-def test_a_values_list_pages_as_dicts_in_its_order(patients, django_assert_num_queries):
-    listed = Patient.objects.order_by("-last_name").values(*FIELDS)
-    paginator = LargeTablePaginator(listed, 2)
+def test_rows_as_dicts_come_in_the_list_s_order(patients, django_assert_num_queries):
+    paginator = LargeTablePaginator(Patient.objects.order_by("-last_name"), 2, fields=FIELDS)
 
     with django_assert_num_queries(3):  # count, page keys, rows
         first = paginator.page(1)
@@ -52,11 +51,21 @@ def test_a_values_list_pages_as_dicts_in_its_order(patients, django_assert_num_q
     assert first.has_next() and [row["last_name"] for row in paginator.page(2)] == ["Alvarez"]
 
 
-def test_a_values_list_with_an_annotation_pages_through_values(patients):
-    listed = Patient.objects.order_by("last_name").annotate(surname=F("last_name")).values("id", "surname")
-    assert [row["surname"] for row in LargeTablePaginator(listed, 2).page(2)] == ["Castro"]
+def test_rows_with_an_annotation_or_a_relation_s_field_are_read_through_values(patients, admin_user):
+    listed = Patient.objects.order_by("last_name").annotate(surname=F("last_name"))
+    paginator = LargeTablePaginator(listed, 2, fields=("id", "surname", "created_by__email"))
+    assert [(row["surname"], row["created_by__email"]) for row in paginator.page(1)] == [
+        ("Alvarez", admin_user.email), ("Baker", None)
+    ]
+    assert [row["surname"] for row in paginator.page(2)] == ["Castro"]
 
 
-def test_a_values_list_without_its_key_is_refused(patients):
+def test_rows_as_dicts_need_the_key():
     with pytest.raises(TypeError, match="include 'id'"):
-        LargeTablePaginator(Patient.objects.order_by("last_name").values("last_name"), 2).page(1)
+        LargeTablePaginator(Patient.objects.order_by("last_name"), 2, fields=("last_name",))
+
+
+def test_without_fields_rows_are_model_instances(patients):
+    assert [patient.last_name for patient in LargeTablePaginator(Patient.objects.order_by("last_name"), 2).page(1)] == [
+        "Alvarez", "Baker"
+    ]
