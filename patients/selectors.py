@@ -67,7 +67,9 @@ def search_patients(patients: PatientQuerySet, text: str) -> PatientQuerySet:
         patients = patients.filter(search_document__contains=term)
     if terms:
         number = text.strip().upper()
-        patients = patients.annotate(exact_number=_exact_number_rank(number))
+        patients = patients.annotate(
+            exact_number=Case(When(patient_number=number, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
         # The same queryset, plus what PatientSearch.page_keys needs. Django has no public way to change
         # a queryset's class; every later filter(), only() or order_by() keeps it.
         patients = patients._chain()
@@ -105,10 +107,7 @@ class PatientSearch(PatientQuerySet):
         ranked = ["exact_number"] if "exact_number" in self.query.order_by else []
         columns = ["pk", "last_name", "first_name", *ranked]
         sort_limit = max(SORT_LIMIT, count_limit)
-        # The rank as an expression of its own: a values() list hides the annotation from values_list().
-        rank = [_exact_number_rank(self.exact_number_text)] if ranked else []
-        matches = self.order_by().values_list("pk", "last_name", "first_name", *rank)[: sort_limit + 1]
-        matches, params = matches.query.sql_with_params()
+        matches, params = self.order_by().values_list(*columns)[: sort_limit + 1].query.sql_with_params()
         order = ", ".join([*ranked, "last_name", "first_name", "pk"])
         sql = (
             f"WITH matches ({', '.join(columns)}) AS MATERIALIZED ({matches}),"
@@ -175,11 +174,6 @@ def _keys_from_name_order(patients: PatientSearch, offset: int, limit: int) -> l
         if len(candidates) < candidates_wanted or candidates_wanted >= 8 * wanted:
             return None  # the walk ended first, or the filters leave too few: not worth walking further
         candidates_wanted *= 4
-
-
-def _exact_number_rank(number: str) -> Case:
-    """0 for the patient whose number is ``number``, 1 for the others: an exact number match ranks first."""
-    return Case(When(patient_number=number, then=Value(0)), default=Value(1), output_field=IntegerField())
 
 
 def order_patients(patients: PatientQuerySet, sort: str) -> PatientQuerySet:
