@@ -90,13 +90,15 @@ def ensure_patients(wanted: int) -> None:
 
 
 def bench_user():
+    """An administrator as the clinic's are: the role's group grants every permission. Not a superuser, whom
+    Django lets through without asking for permissions, as it asks every other user."""
     from accounts.models import Role, User
 
     user, _ = User.objects.get_or_create(
         email="bench-admin@bench.spectrum", defaults={"full_name": "Bench Admin", "role": Role.ADMIN}
     )
-    if not (user.is_superuser and user.is_staff and user.role == Role.ADMIN):
-        user.role, user.is_superuser, user.is_staff = Role.ADMIN, True, True
+    if user.is_superuser or user.role != Role.ADMIN:
+        user.role, user.is_superuser = Role.ADMIN, False
         user.save()
     return user
 
