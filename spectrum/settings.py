@@ -407,7 +407,9 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 LANGUAGE_CODE = "en-us"
 # The clinic's wall clock: appointments are stored as local date + time in this zone.
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
-USE_I18N = True
+# Spectrum speaks one language (US English). Django's translation machinery would still run on every
+# template variable, number and URL reversed; turn it on with the first translation.
+USE_I18N = False
 USE_TZ = True
 CLINIC_NAME = env_str("CLINIC_NAME", "Spectrum Clinic")
 # Clinic hours: appointments start on the slot grid within these hours, on these weekdays (0 = Monday).
