@@ -64,3 +64,20 @@ def test_deactivate_asks_for_confirmation(page):
     page.get_by_role("dialog").get_by_role("button", name="Deactivate").click()
     expect(page.locator(".message-success")).to_contain_text("deactivated")
     assert not Patient.objects.get(pk=patient.pk).is_active
+
+
+def test_filters_narrow_the_list_and_refusals_are_shown_at_the_field(page, screenshot):
+    staff = UserFactory(role=Role.STAFF)
+    PatientFactory(first_name="Ana", last_name="Lopez", gender="female", city="Miami")
+    PatientFactory(first_name="Bo", last_name="Lopez", gender="male", city="Tampa")
+    sign_in(page, staff.email, PASSWORD)
+    page.goto("/patients/")
+    page.get_by_text("Filters").click()
+    page.get_by_label("Gender").select_option("female")  # a change submits the filters (htmx)
+    expect(page.get_by_test_id("result-count")).to_have_text("1 patient")
+    expect(page).to_have_url(re.compile(r"gender=female"))
+    expect(page.locator("#id_is_active")).to_have_count(0)  # inactive patients are for administrators
+
+    page.goto("/patients/?is_active=false")  # a bookmark from an administrator
+    expect(page.get_by_role("alert").first).to_contain_text("Only administrators can list inactive patients.")
+    screenshot(page, "patients-filter-refused")
