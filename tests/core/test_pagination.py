@@ -33,6 +33,8 @@ def test_rows_by_key_are_what_values_gives(patients, django_assert_num_queries):
     assert [type(rows[patients[0].pk][name]) for name in FIELDS] == [
         type(expected[patients[0].pk][name]) for name in FIELDS
     ]  # dates as dates and booleans as booleans on SQLite too: the converters ran
+    # Time stamps in the same zone object too (on PostgreSQL they come through psycopg's C loader).
+    assert rows[patients[0].pk]["created_at"].tzinfo is expected[patients[0].pk]["created_at"].tzinfo
     assert rows_by_key(Patient, [], FIELDS, using="default") == {}
 
 
@@ -69,3 +71,16 @@ def test_without_fields_rows_are_model_instances(patients):
     assert [patient.last_name for patient in LargeTablePaginator(Patient.objects.order_by("last_name"), 2).page(1)] == [
         "Alvarez", "Baker"
     ]
+
+
+@pytest.mark.postgres_only
+def test_the_faster_time_stamp_loader_stays_with_its_cursor(patients):
+    import psycopg
+    from django.db import connection
+
+    rows_by_key(Patient, [patients[0].pk], FIELDS, using="default")
+
+    oid = psycopg.adapters.types["timestamptz"].oid
+    with connection.cursor() as cursor:
+        loader = cursor.cursor.adapters.get_loader(oid, psycopg.pq.Format.TEXT)
+    assert loader.__module__.startswith("django."), "the connection keeps Django's loader for everything else"
