@@ -49,7 +49,7 @@ SORTABLE_COLUMNS = {
 
 
 def patient_rows(patients: Iterable[dict[str, Any]]) -> SafeString:
-    """The rows of ``values(*selectors.LIST_COLUMNS)`` patients."""
+    """The rows of patients given as dicts of ``selectors.LIST_COLUMNS``."""
     detail_url = url_maker("patients:patient-detail")
     today = timezone.localdate()
     # Every value in a row goes through escape(); format_html would do the same at twice the cost.

@@ -83,12 +83,12 @@ class PatientListSerializer(PatientSerializer):
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:
-        """The columns ``rows`` reads: ``values(*columns())`` of the listed patients."""
+        """The columns ``rows`` reads: the paginator reads a page's rows as dicts of these."""
         return _list_columns()
 
     @classmethod
     def rows(cls, patients: Iterable[dict[str, Any]], *, user: Any) -> list[dict[str, Any]]:
-        """What ``cls(instances, many=True, context=…).data`` gives for ``user``, from ``values(*columns())`` rows.
+        """What ``cls(instances, many=True, context=…).data`` gives for ``user``, from rows of ``columns()``.
 
         The list is the hot path of search-as-you-type. Building a serializer's fields costs about 1 ms a
         request, model instances about 40 µs a row and DRF's generic ``to_representation`` about 60 µs a
