@@ -57,7 +57,26 @@ def patient_rows(patients: Iterable[dict[str, Any]]) -> SafeString:
 
 
 def filter_fields(filterset: PatientFilter) -> SafeString:
-    """The filter panel's fields (the search box has its own place), those the role may use."""
+    """The filter panel's fields (the search box has its own place), those the role may use.
+
+    Their markup depends only on the role's form class and the filter values asked for (the search text
+    has its own box), and most page loads ask for none: each combination is rendered once per process.
+    """
+    form_class = filterset.get_form_class()  # one per role combination (PatientFilter.form_key)
+    data = filterset.data
+    key = (form_class, tuple(tuple(data.getlist(name)) for name in form_class.base_fields if name != "search"))
+    if (markup := _FILTER_PANELS.get(key)) is None:
+        if len(_FILTER_PANELS) >= FILTER_PANEL_CACHE_SIZE:
+            _FILTER_PANELS.clear()
+        markup = _FILTER_PANELS[key] = _render_filter_fields(filterset)
+    return markup
+
+
+_FILTER_PANELS: dict[tuple, SafeString] = {}
+FILTER_PANEL_CACHE_SIZE = 256
+
+
+def _render_filter_fields(filterset: PatientFilter) -> SafeString:
     hidden = {"search"}
     if not filterset.can_see_clinical:
         hidden.add("blood_type")

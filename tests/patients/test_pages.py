@@ -248,3 +248,19 @@ def test_admin_change_page_records_access(login, patient):
     assert entry.additional_data == {"channel": "admin"}
     patient.refresh_from_db()
     assert patient.access_count == 1
+
+
+def test_the_filter_panel_is_rendered_once_per_role_and_filter_values(login):
+    client = login(Role.ADMIN)
+    first = client.get(LIST, {"search": "ann", "city": "Miami"}).content.decode()
+    again = client.get(LIST, {"search": "bob", "city": "Miami"}).content.decode()
+    other = client.get(LIST, {"city": "Tampa", "min_age": "x"}).content.decode()
+
+    def panel(html):
+        return html[html.index('<div class="filter-grid">') : html.index('<div class="field">\n        <label for="id_page_size"')]
+
+    assert panel(first) == panel(again) and 'name="city" value="Miami"' in panel(first)
+    assert 'name="city" value="Tampa"' in panel(other) and "Enter a number." in panel(other)
+    assert 'id="id_blood_type"' in panel(first)
+    staff = login(Role.STAFF).get(LIST, {"city": "Miami"}).content.decode()
+    assert 'id="id_blood_type"' not in panel(staff) and 'id="id_is_active"' not in panel(staff)
