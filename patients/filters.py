@@ -1,5 +1,6 @@
 """The patient list's search and filters: one FilterSet for the page (its form) and the API (its backend)."""
 
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
@@ -79,15 +80,22 @@ class PatientFilter(FilterSet):
     def form_key(self) -> tuple[bool, bool]:
         return self.can_see_clinical, self.can_see_inactive
 
+    def refused_filters(self) -> dict[str, Callable[[Any], None]]:
+        """The filters this user's role may not use, each with the validator that refuses it."""
+        refused: dict[str, Callable[[Any], None]] = {}
+        if not self.can_see_clinical:
+            refused["blood_type"] = _refuse("Your role may not filter by clinical fields.")
+        if not self.can_see_inactive:
+            refused["is_active"] = _active_only
+        return refused
+
     def build_form_class(self) -> type[forms.Form]:
         form_class = super().build_form_class()
         fields = form_class.base_fields
         # A filter a role may not use is refused with a message, not silently ignored (which would show
-        # an unfiltered list as if it were the answer).
-        if not self.can_see_clinical:
-            fields["blood_type"].validators.append(_refuse("Your role may not filter by clinical fields."))
-        if not self.can_see_inactive:
-            fields["is_active"].validators.append(_active_only)
+        # an unfiltered list as if it were the answer). The page does not offer it (patients.rendering).
+        for name, refuse in self.refused_filters().items():
+            fields[name].validators.append(refuse)
         # The page re-renders often; Django's widgets go through the template engine (selects option by option).
         for field in fields.values():
             widget = field.widget

@@ -77,11 +77,7 @@ FILTER_PANEL_CACHE_SIZE = 256
 
 
 def _render_filter_fields(filterset: PatientFilter) -> SafeString:
-    hidden = {"search"}
-    if not filterset.can_see_clinical:
-        hidden.add("blood_type")
-    if not filterset.can_see_inactive:
-        hidden.add("is_active")
+    hidden = {"search", *filterset.refused_filters()}  # the search box has its own place
     parts = []
     for field in filterset.form:
         if field.name in hidden:
