@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit import services as audit
+from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +57,21 @@ def test_change_writes_one_entry(api_client_for, doctor_user, patient):
     cities = iter(["Tampa", "Orlando"])
     _, queries = capture(lambda: client.patch(f"/api/v1/patients/{patient.pk}/", {"city": next(cities)}))
     assert audit_statements(queries) == ["INSERT"]
+
+
+def test_the_trail_keeps_only_the_indexes_its_readers_use():
+    """Every search and every record opened writes an entry: each index on the trail is paid for on every
+    request. auditlog's own (action, correlation id, object keys) serve no page, report or export here."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, AuditEvent._meta.db_table)
+    indexed = {
+        tuple(details["columns"]) for details in constraints.values() if details["index"] and not details["primary_key"]
+    }
+
+    assert indexed == {
+        ("actor_id", "timestamp"),  # a user's activity; the anomaly report
+        ("patient_id", "timestamp"),  # a patient's history and accounting of disclosures
+        ("timestamp",),  # the trail newest first, date ranges, retention
+        ("event",),  # event filters and the export lookup (on PostgreSQL also a LIKE-prefix twin)
+        ("content_type_id",),  # the record-type filter
+    }
