@@ -1,6 +1,10 @@
+from typing import Any
+
 from auditlog.models import AbstractLogEntry
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
+from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import InsertQuery
 
 
 class AuditEvent(AbstractLogEntry):
@@ -57,6 +61,30 @@ class AuditEvent(AbstractLogEntry):
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.event or self.get_action_display()} {self.object_repr}"
 
+    def insert(self) -> None:
+        """Write this new entry, as ``save()`` would, with an INSERT compiled once per database.
+
+        Every search and every record opened writes an entry, and ``save()`` builds and compiles its INSERT
+        each time: about 0.4 ms of a search request (measured in alternating runs). Only the values are
+        prepared here. The signals go out as for ``save()`` (``audit.receivers`` fills in the request's
+        context on pre_save).
+        """
+        if not self._state.adding:
+            raise ValueError("Audit entries are only ever inserted.")
+        using = router.db_for_write(AuditEvent, instance=self)
+        connection = connections[using]
+        if not connection.features.can_return_columns_from_insert:
+            self.save(using=using)
+            return
+        pre_save.send(sender=AuditEvent, instance=self, raw=False, using=using, update_fields=None)
+        sql, fields = _insert_statement(connection)
+        values = [field.get_db_prep_save(field.pre_save(self, True), connection) for field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            self.pk = cursor.fetchone()[0]
+        self._state.adding, self._state.db = False, using
+        post_save.send(sender=AuditEvent, instance=self, created=True, update_fields=None, raw=False, using=using)
+
     @property
     def object_type(self) -> str:
         """``app_label.model`` of what the entry is about (``patients.patient``)."""
@@ -88,3 +116,20 @@ class AuditEvent(AbstractLogEntry):
                 value = ", ".join(f"{k}={v}" for k, v in value.items())
             items.append((key.replace("_", " "), str(value)))
         return items
+
+
+_INSERT_STATEMENTS: dict[str, tuple[str, list[Any]]] = {}
+
+
+def _insert_statement(connection: Any) -> tuple[str, list[Any]]:
+    """The INSERT … RETURNING id that ``save()`` compiles for a new entry on ``connection``, and its fields."""
+    if connection.alias not in _INSERT_STATEMENTS:
+        meta = AuditEvent._meta
+        fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+        query = InsertQuery(AuditEvent)
+        query.insert_values(fields, [AuditEvent()])
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = meta.db_returning_fields
+        [(sql, _)] = compiler.as_sql()
+        _INSERT_STATEMENTS[connection.alias] = (sql, fields)
+    return _INSERT_STATEMENTS[connection.alias]

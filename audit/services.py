@@ -61,11 +61,11 @@ def record(
     if request is not None:
         token = current_request.set(request)
         try:
-            entry.save()
+            entry.insert()
         finally:
             current_request.reset(token)
     else:
-        entry.save()
+        entry.insert()
     return entry
 
 
