@@ -228,7 +228,7 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # ModelBackend, with each user's permission set cached across requests.
+    # ModelBackend, with the session's user and each user's permission set cached across requests.
     "accounts.backends.CachedPermissionsBackend",
 ]
 LOGIN_URL = "accounts:login"
