@@ -1,6 +1,6 @@
 """Form widgets tuned for pages rendered on every keystroke."""
 
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from django import forms
 from django.forms.utils import flatatt
@@ -11,8 +11,9 @@ from django.utils.safestring import SafeString, mark_safe
 class FastSelect(forms.Select):
     """A <select> built in Python: Django's template-per-option rendering costs milliseconds per filter.
 
-    Same markup for flat choices (no option groups), escaped the same way. Each list of choices is
-    rendered once per process (labels in the one language Spectrum speaks); a render picks the options.
+    Same markup for flat choices (no option groups), escaped the same way. Each widget renders its choices
+    once (labels in the one language Spectrum speaks; filter forms keep their widgets for the process),
+    and a render picks the options.
     """
 
     @property
@@ -26,7 +27,16 @@ class FastSelect(forms.Select):
 
     @cached_property
     def _options(self) -> tuple[tuple[str, SafeString, SafeString], ...]:
-        return _rendered_options(tuple(self.choices))
+        """(value, <option>, <option selected>) for each flat choice; the markup is escaped by format_html."""
+        return tuple(
+            (
+                str(value),
+                format_html('<option value="{}">{}</option>', value, label),
+                format_html('<option value="{}" selected>{}</option>', value, label),
+            )
+            for value, label in self.choices
+            if not isinstance(label, (list, tuple))
+        )
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
@@ -54,17 +64,3 @@ class FastTextInput(FastInputMixin, forms.TextInput):
 
 class FastNumberInput(FastInputMixin, forms.NumberInput):
     pass
-
-
-@lru_cache(maxsize=64)
-def _rendered_options(choices: tuple) -> tuple[tuple[str, SafeString, SafeString], ...]:
-    """(value, <option>, <option selected>) for each flat choice; the markup is escaped by format_html."""
-    return tuple(
-        (
-            str(value),
-            format_html('<option value="{}">{}</option>', value, label),
-            format_html('<option value="{}" selected>{}</option>', value, label),
-        )
-        for value, label in choices
-        if not isinstance(label, (list, tuple))
-    )
