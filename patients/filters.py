@@ -107,4 +107,3 @@ class PatientFilter(FilterSet):
 
 
 FAST_INPUTS = {forms.TextInput: FastTextInput, forms.NumberInput: FastNumberInput}
-

@@ -154,7 +154,6 @@ def attendance_rate(patient: Any, *, days: int = 90) -> float | None:
     return counts.get(Status.ATTENDED, 0) / total if total else None
 
 
-
 def patient_schedule(user: Any, patient: Any, *, limit: int = 10) -> dict[str, Any] | None:
     """What the patient page shows of the schedule: upcoming and past appointments, attendance rate."""
     if not user.has_perm("scheduling.view_appointment"):
