@@ -4,12 +4,15 @@ import re
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.db import connections
+from django.db import connections, models
 from django.db.models import Case, IntegerField, Value, When
+from django.db.models.expressions import Col
+from django.db.models.lookups import Contains, Exact
+from django.db.models.sql.where import AND
 from django.utils import timezone
 
 from accounts import permissions
-from patients.models import Patient, PatientQuerySet
+from patients.models import Patient, PatientQuerySet, PatientSearchEntry
 from patients.validation import digits
 
 # Only digits and phone punctuation: "3055550123", "555-0123", "(305) 555".
@@ -67,9 +70,7 @@ def search_patients(patients: PatientQuerySet, text: str) -> PatientQuerySet:
         patients = patients.filter(search_document__contains=term)
     if terms:
         number = text.strip().upper()
-        patients = patients.annotate(
-            exact_number=Case(When(patient_number=number, then=Value(0)), default=Value(1), output_field=IntegerField())
-        )
+        patients = patients.annotate(exact_number=_exact_number_rank(number))
         # The same queryset, plus what PatientSearch.page_keys needs. Django has no public way to change
         # a queryset's class; every later filter(), only() or order_by() keeps it.
         patients = patients._chain()
@@ -107,7 +108,10 @@ class PatientSearch(PatientQuerySet):
         ranked = ["exact_number"] if "exact_number" in self.query.order_by else []
         columns = ["pk", "last_name", "first_name", *ranked]
         sort_limit = max(SORT_LIMIT, count_limit)
-        matches, params = self.order_by().values_list(*columns)[: sort_limit + 1].query.sql_with_params()
+        source = self._as_search_entries()
+        if source is None:
+            source = self.order_by()
+        matches, params = source.values_list(*columns)[: sort_limit + 1].query.sql_with_params()
         order = ", ".join([*ranked, "last_name", "first_name", "pk"])
         sql = (
             f"WITH matches ({', '.join(columns)}) AS MATERIALIZED ({matches}),"
@@ -128,6 +132,24 @@ class PatientSearch(PatientQuerySet):
         if many and self._in_name_order() and (keys := _keys_from_name_order(self, offset, limit)) is not None:
             return keys
         return list(self.values_list("pk", flat=True)[offset : offset + limit])
+
+    def _as_search_entries(self) -> models.QuerySet | None:
+        """The same search over ``PatientSearchEntry`` (the narrow table), when every condition is on a column
+        it holds: the search terms and the active flag, as search-as-you-type asks. None otherwise (filters).
+        """
+        query, where = self.query, self.query.where
+        if len(query.alias_map) != 1 or where.connector != AND or where.negated:
+            return None
+        entries = PatientSearchEntry.objects.using(self.db)
+        for condition in where.children:
+            column = condition.lhs.target.name if isinstance(getattr(condition, "lhs", None), Col) else None
+            if type(condition) is Exact and column == "is_active":
+                entries = entries.filter(is_active=condition.rhs)
+            elif type(condition) is Contains and column == "search_document":
+                entries = entries.filter(search_document__contains=condition.rhs)
+            else:
+                return None
+        return entries.annotate(exact_number=_exact_number_rank(self.exact_number_text))
 
     def _in_name_order(self) -> bool:
         """Listed by last name, first name and id (the default), on PostgreSQL."""
@@ -174,6 +196,11 @@ def _keys_from_name_order(patients: PatientSearch, offset: int, limit: int) -> l
         if len(candidates) < candidates_wanted or candidates_wanted >= 8 * wanted:
             return None  # the walk ended first, or the filters leave too few: not worth walking further
         candidates_wanted *= 4
+
+
+def _exact_number_rank(number: str) -> Case:
+    """0 for the patient whose number is exactly the search text, 1 for the others: the exact match first."""
+    return Case(When(patient_number=number, then=Value(0)), default=Value(1), output_field=IntegerField())
 
 
 def order_patients(patients: PatientQuerySet, sort: str) -> PatientQuerySet:
