@@ -9,7 +9,7 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.models import Group, Permission
         from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
-        from accounts.backends import accounts_changed, forget_cached_accounts
+        from accounts.backends import accounts_changed
         from accounts.models import User
 
         # Migrations change groups through historical models (other classes): post_migrate covers them.
@@ -19,6 +19,4 @@ class AccountsConfig(AppConfig):
         for model in (User, Group, Permission):
             for signal in (post_save, post_delete):
                 signal.connect(accounts_changed, sender=model, dispatch_uid=f"accounts.cached.{model.__name__}")
-        post_migrate.connect(
-            lambda **kwargs: forget_cached_accounts(), weak=False, dispatch_uid="accounts.cached_migrated"
-        )
+        post_migrate.connect(accounts_changed, dispatch_uid="accounts.cached_migrated")
