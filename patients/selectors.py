@@ -4,8 +4,8 @@ import re
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.db import connections, models
-from django.db.models import Case, IntegerField, Value, When
+from django.db import connections
+from django.db.models import F, Func, IntegerField, Value
 from django.db.models.expressions import Col
 from django.db.models.lookups import Contains, Exact
 from django.db.models.sql.where import AND
@@ -70,7 +70,7 @@ def search_patients(patients: PatientQuerySet, text: str) -> PatientQuerySet:
         patients = patients.filter(search_document__contains=term)
     if terms:
         number = text.strip().upper()
-        patients = patients.annotate(exact_number=_exact_number_rank(number))
+        patients = patients.annotate(exact_number=ExactNumberRank(number))
         # The same queryset, plus what PatientSearch.page_keys needs. Django has no public way to change
         # a queryset's class; every later filter(), only() or order_by() keeps it.
         patients = patients._chain()
@@ -108,10 +108,12 @@ class PatientSearch(PatientQuerySet):
         ranked = ["exact_number"] if "exact_number" in self.query.order_by else []
         columns = ["pk", "last_name", "first_name", *ranked]
         sort_limit = max(SORT_LIMIT, count_limit)
-        source = self._as_search_entries()
-        if source is None:
-            source = self.order_by()
-        matches, params = source.values_list(*columns)[: sort_limit + 1].query.sql_with_params()
+        entries = self._matches_in_search_entries(ranked=bool(ranked))
+        if entries is not None:
+            matches, params = entries
+            matches, params = f"{matches} LIMIT %s", [*params, sort_limit + 1]
+        else:
+            matches, params = self.order_by().values_list(*columns)[: sort_limit + 1].query.sql_with_params()
         order = ", ".join([*ranked, "last_name", "first_name", "pk"])
         sql = (
             f"WITH matches ({', '.join(columns)}) AS MATERIALIZED ({matches}),"
@@ -133,23 +135,35 @@ class PatientSearch(PatientQuerySet):
             return keys
         return list(self.values_list("pk", flat=True)[offset : offset + limit])
 
-    def _as_search_entries(self) -> models.QuerySet | None:
-        """The same search over ``PatientSearchEntry`` (the narrow table), when every condition is on a column
-        it holds: the search terms and the active flag, as search-as-you-type asks. None otherwise (filters).
+    def _matches_in_search_entries(self, *, ranked: bool) -> tuple[str, list] | None:
+        """SQL and parameters selecting the same matches' key, last and first name (and exact-number rank)
+        from ``PatientSearchEntry``, the narrow table, when every condition is on a column it holds: the
+        search terms and the active flag, as search-as-you-type asks. None otherwise (filters).
+
+        Written out rather than built as a QuerySet: two kinds of condition, and compiling a second query
+        on every keystroke cost more than its SQL. The LIKE pattern is the one Django's ``contains`` makes.
         """
         query, where = self.query, self.query.where
         if len(query.alias_map) != 1 or where.connector != AND or where.negated:
             return None
-        entries = PatientSearchEntry.objects.using(self.db)
+        connection = connections[self.db]
+        conditions, params = [], []
         for condition in where.children:
             column = condition.lhs.target.name if isinstance(getattr(condition, "lhs", None), Col) else None
-            if type(condition) is Exact and column == "is_active":
-                entries = entries.filter(is_active=condition.rhs)
-            elif type(condition) is Contains and column == "search_document":
-                entries = entries.filter(search_document__contains=condition.rhs)
+            if type(condition) is Exact and column == "is_active" and isinstance(condition.rhs, bool):
+                conditions.append("is_active = %s")
+                params.append(condition.rhs)
+            elif type(condition) is Contains and column == "search_document" and isinstance(condition.rhs, str):
+                conditions.append("search_document LIKE %s")
+                params.append(f"%{connection.ops.prep_for_like_query(condition.rhs)}%")
             else:
                 return None
-        return entries.annotate(exact_number=_exact_number_rank(self.exact_number_text))
+        columns = "patient_id, last_name, first_name"
+        if ranked:
+            columns += ", CASE WHEN patient_number = %s THEN 0 ELSE 1 END"
+            params.insert(0, self.exact_number_text)
+        table = connection.ops.quote_name(PatientSearchEntry._meta.db_table)
+        return f"SELECT {columns} FROM {table} WHERE {' AND '.join(conditions) or 'true'}", params
 
     def _in_name_order(self) -> bool:
         """Listed by last name, first name and id (the default), on PostgreSQL."""
@@ -198,9 +212,18 @@ def _keys_from_name_order(patients: PatientSearch, offset: int, limit: int) -> l
         candidates_wanted *= 4
 
 
-def _exact_number_rank(number: str) -> Case:
-    """0 for the patient whose number is exactly the search text, 1 for the others: the exact match first."""
-    return Case(When(patient_number=number, then=Value(0)), default=Value(1), output_field=IntegerField())
+class ExactNumberRank(Func):
+    """0 for the patient whose number is exactly the search text, 1 for the others: the exact match first.
+
+    What ``Case(When(patient_number=number), ...)`` says, without building a filter for it on every search.
+    """
+
+    arg_joiner = " = "
+    template = "CASE WHEN %(expressions)s THEN 0 ELSE 1 END"
+    output_field = IntegerField()
+
+    def __init__(self, number: str) -> None:
+        super().__init__(F("patient_number"), Value(number))
 
 
 def order_patients(patients: PatientQuerySet, sort: str) -> PatientQuerySet:

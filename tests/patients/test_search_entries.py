@@ -77,3 +77,14 @@ def test_postgres_counts_and_ranks_a_search_from_the_narrow_table(api_client_for
     results = admin.get(URL, {"search": "cort"}).json()["results"]
     assert [row["id"] for row in results][0] == target.pk
     assert [row["last_name"] for row in results[1:]] == ["Cortes0", "Cortes1", "Cortes2"]
+
+
+@pytest.mark.postgres_only
+def test_postgres_narrow_table_matches_like_wildcards_literally(api_client_for, admin_user):
+    literal = PatientFactory(email="ann_o@example.com")
+    PatientFactory(email="annxo@example.com")
+    admin = api_client_for(admin_user)
+
+    assert "patients_patientsearchentry" in search_sql(admin, search="ann_o")
+    assert [row["id"] for row in admin.get(URL, {"search": "ann_o"}).json()["results"]] == [literal.pk]
+    assert admin.get(URL, {"search": "%"}).json()["count"] == 0
