@@ -1,6 +1,10 @@
 """The search's narrow table: kept in step with the patients, and read by PostgreSQL's search when it can."""
 
+from io import StringIO
+
+import psycopg
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -88,3 +92,47 @@ def test_postgres_narrow_table_matches_like_wildcards_literally(api_client_for, 
     assert "patients_patientsearchentry" in search_sql(admin, search="ann_o")
     assert [row["id"] for row in admin.get(URL, {"search": "ann_o"}).json()["results"]] == [literal.pk]
     assert admin.get(URL, {"search": "%"}).json()["count"] == 0
+
+
+def entries_in_table_order() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_name FROM patients_patientsearchentry ORDER BY ctid")
+        return [row[0] for row in cursor.fetchall()]
+
+
+# Committed data, as the nightly run meets it: CLUSTER refuses a table with checks still pending in the transaction.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.postgres_only
+def test_postgres_order_search_table_rewrites_the_entries_in_name_order():
+    for last_name in ["Zimmer", "Adams", "Moreno", "Baker"]:
+        PatientFactory(last_name=last_name)
+    assert entries_in_table_order() == ["Zimmer", "Adams", "Moreno", "Baker"]
+
+    output = StringIO()
+    call_command("order_search_table", stdout=output)
+    assert entries_in_table_order() == ["Adams", "Baker", "Moreno", "Zimmer"]
+    assert "Rewrote the patient search table in name order" in output.getvalue()
+    assert Patient.objects.filter(pk__in=PatientSearchEntry.objects.values("pk")).count() == 4
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.postgres_only
+def test_postgres_order_search_table_gives_up_when_the_table_stays_locked():
+    PatientFactory(last_name="Zimmer")
+    PatientFactory(last_name="Adams")
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or 5432
+    ) as other:
+        other.execute("LOCK TABLE patients_patientsearchentry IN ACCESS SHARE MODE")  # a long read, say
+        with pytest.raises(CommandError, match="left as it was: canceling statement due to lock timeout"):
+            call_command("order_search_table", "--lock-timeout", "1", stdout=StringIO())
+    assert entries_in_table_order() == ["Zimmer", "Adams"]
+
+
+def test_order_search_table_has_nothing_to_do_on_sqlite():
+    if connection.vendor == "postgresql":
+        pytest.skip("SQLite's answer")
+    output = StringIO()
+    call_command("order_search_table", stdout=output)
+    assert "Nothing to do" in output.getvalue()
