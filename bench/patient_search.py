@@ -90,7 +90,7 @@ def ensure_patients(wanted: int) -> None:
 
 
 def order_search_table() -> None:
-    """What the nightly maintenance does (README, Data operations); new entries are appended until then."""
+    """What the nightly `order_search_table` does (README, PostgreSQL); new entries are appended until then."""
     from patients.models import PatientSearchEntry
 
     started = time.monotonic()
