@@ -279,6 +279,10 @@ class Patient(TimeStampedModel):
                 PatientSearchEntry.save_for([self], using=self._state.db)
 
 
+# What PatientSearchEntry.rewrite_in_name_order clusters the search table on.
+SEARCH_ENTRY_NAME_INDEX = "patients_search_entry_name"
+
+
 class PatientSearchEntry(models.Model):
     """A patient's searchable columns, on their own: what the search reads to count, rank and page matches.
 
@@ -305,7 +309,7 @@ class PatientSearchEntry(models.Model):
     # On PostgreSQL a pg_trgm GIN index on search_document is added by migration 0005.
 
     class Meta:
-        indexes = [models.Index(fields=["last_name", "first_name", "patient"], name="patients_search_entry_name")]
+        indexes = [models.Index(fields=["last_name", "first_name", "patient"], name=SEARCH_ENTRY_NAME_INDEX)]
 
     def __str__(self) -> str:
         return f"search entry of patient {self.pk}"
@@ -324,7 +328,7 @@ class PatientSearchEntry(models.Model):
         connection = connections[using]
         if connection.vendor != "postgresql":
             return False
-        table, index = cls._meta.db_table, cls._meta.indexes[0].name
+        table, index = cls._meta.db_table, SEARCH_ENTRY_NAME_INDEX
         with transaction.atomic(using=using), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds)}s'")
             cursor.execute(f'CLUSTER "{table}" USING "{index}"')

@@ -3,7 +3,7 @@
 """The name-order index that ``PatientSearchEntry.rewrite_in_name_order`` (``manage.py order_search_table``)
 clusters the search table on; and, on PostgreSQL, pages kept 10% free, so that an edited patient's new entry
 stays on its page, in order, until the next rewrite. The table itself is put in order by that command, not
-here (it locks the table: about 2 s at 100,000 patients).
+here (it locks the table: about 3 s at 100,000 patients, 25 s at a million).
 """
 
 from django.db import migrations, models

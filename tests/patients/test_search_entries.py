@@ -122,7 +122,11 @@ def test_postgres_order_search_table_gives_up_when_the_table_stays_locked():
     PatientFactory(last_name="Adams")
     settings = connection.settings_dict
     with psycopg.connect(
-        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or 5432
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
     ) as other:
         other.execute("LOCK TABLE patients_patientsearchentry IN ACCESS SHARE MODE")  # a long read, say
         with pytest.raises(CommandError, match="left as it was: canceling statement due to lock timeout"):
