@@ -160,7 +160,7 @@ class PatientSearch(PatientQuerySet):
                 return None
         columns = "patient_id, last_name, first_name"
         if ranked:
-            columns += ", CASE WHEN patient_number = %s THEN 0 ELSE 1 END"
+            columns += ", " + ExactNumberRank.template % {"expressions": "patient_number = %s"}
             params.insert(0, self.exact_number_text)
         table = connection.ops.quote_name(PatientSearchEntry._meta.db_table)
         return f"SELECT {columns} FROM {table} WHERE {' AND '.join(conditions) or 'true'}", params

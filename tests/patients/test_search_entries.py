@@ -2,10 +2,9 @@
 
 from io import StringIO
 
-import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from patients import demo, services
@@ -120,17 +119,14 @@ def test_postgres_order_search_table_rewrites_the_entries_in_name_order():
 def test_postgres_order_search_table_gives_up_when_the_table_stays_locked():
     PatientFactory(last_name="Zimmer")
     PatientFactory(last_name="Adams")
-    settings = connection.settings_dict
-    with psycopg.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-    ) as other:
-        other.execute("LOCK TABLE patients_patientsearchentry IN ACCESS SHARE MODE")  # a long read, say
+    other = connections.create_connection("default")  # another session: a long read, say
+    other.set_autocommit(False)
+    try:
+        other.cursor().execute("LOCK TABLE patients_patientsearchentry IN ACCESS SHARE MODE")
         with pytest.raises(CommandError, match="left as it was: canceling statement due to lock timeout"):
             call_command("order_search_table", "--lock-timeout", "1", stdout=StringIO())
+    finally:
+        other.close()
     assert entries_in_table_order() == ["Zimmer", "Adams"]
 
 
