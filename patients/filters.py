@@ -11,7 +11,7 @@ from accounts import permissions
 from patients import selectors
 from patients.models import Patient
 from patients.validation import STATE_CHOICES
-from spectrum.filters import FilterSet
+from spectrum.filters import FilterForm, FilterSet
 from spectrum.widgets import FastNumberInput, FastSelect, FastTextInput
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive"), ("all", "All")]
@@ -43,9 +43,13 @@ class PatientFilter(FilterSet):
     session = django_filters.ChoiceFilter(choices=Patient.Session.choices, label="Program session")
     is_active = django_filters.ChoiceFilter(choices=ACTIVE_CHOICES, method="filter_active", label="Status")
 
+    # The page sorts with ``sort``, the API with ``ordering``.
+    other_parameters = frozenset({"sort", "ordering"})
+
     class Meta:
         model = Patient
         fields: list[str] = []
+        form = FilterForm
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
         if data is not None:
@@ -77,9 +81,6 @@ class PatientFilter(FilterSet):
             return queryset
         return queryset.filter(is_active=(value == "true"))
 
-    def form_key(self) -> tuple[bool, bool]:
-        return self.can_see_clinical, self.can_see_inactive
-
     def refused_filters(self) -> dict[str, Callable[[Any], None]]:
         """The filters this user's role may not use, each with the validator that refuses it."""
         refused: dict[str, Callable[[Any], None]] = {}
@@ -89,8 +90,8 @@ class PatientFilter(FilterSet):
             refused["is_active"] = _active_only
         return refused
 
-    def build_form_class(self) -> type[forms.Form]:
-        form_class = super().build_form_class()
+    def get_form_class(self) -> type[forms.Form]:
+        form_class = super().get_form_class()
         fields = form_class.base_fields
         # A filter a role may not use is refused with a message, not silently ignored (which would show
         # an unfiltered list as if it were the answer). The page does not offer it (patients.rendering).

@@ -62,9 +62,9 @@ def filter_fields(filterset: PatientFilter) -> SafeString:
     Their markup depends only on the role's form class and the filter values asked for (the search text
     has its own box), and most page loads ask for none: each combination is rendered once per process.
     """
-    form_class = filterset.get_form_class()  # one per role combination (PatientFilter.form_key)
     data = filterset.data
-    key = (form_class, tuple(tuple(data.getlist(name)) for name in form_class.base_fields if name != "search"))
+    role_key = (filterset.can_see_clinical, filterset.can_see_inactive)
+    key = (role_key, tuple(tuple(data.getlist(name)) for name in filterset.filters if name != "search"))
     if (markup := _FILTER_PANELS.get(key)) is None:
         if len(_FILTER_PANELS) >= FILTER_PANEL_CACHE_SIZE:
             _FILTER_PANELS.clear()

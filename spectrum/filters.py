@@ -1,68 +1,52 @@
-"""Filter sets for lists searched as the user types: built on every request, so building one must be cheap.
+"""The base of every list's FilterSet: a query parameter the list does not know is an error.
 
-django-filter deep-copies a filter set's filters for each instance, and Django deep-copies a form's fields
-for each form, so that one instance may change its own. Spectrum's filter sets never change a filter or a
-field after the class is built, and the copies (choices lists, widgets, validators) cost about a
-millisecond a request. Here each filter set gets shallow copies of its filters (each copy still gets its
-own ``parent``) and its form shares the class's fields.
+A typo in a filter's name (``cty=Miami``) used to be ignored, and the list (or an export) answered with every
+record as if it were the filtered answer. Here it is refused with a message naming the filters the list knows:
+a form error on pages, a 400 in the API, a command error in exports.
 """
 
-import copy
-from collections.abc import Hashable
+from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+
+# Parameters every list reads besides its filters: paging, sorting, DRF's format switch.
+LIST_PARAMETERS = frozenset({"page", "page_size", "format"})
 
 
-class SharedFilters(dict):
-    """A filter set's ``base_filters``: a deep copy of it copies each filter shallowly."""
+class FilterForm(forms.Form):
+    """A filter set's form: refuses parameters that are neither a filter nor one the list reads itself."""
 
-    def __deepcopy__(self, memo: dict) -> dict[str, django_filters.Filter]:
-        copies = {}
-        for name, original in self.items():
-            filter_ = copy.copy(original)
-            # Its own form field, built when asked for: a field cached on the original (schema generation
-            # asks for one) would be shared by form classes that change their fields differently.
-            filter_.__dict__.pop("_field", None)
-            if original.method is not None:
-                filter_.method = original.method  # binds a FilterMethod to the copy, which finds its own parent
-            copies[name] = filter_
-        return copies
+    other_parameters: frozenset[str] = LIST_PARAMETERS
 
-
-class SharedFields(dict):
-    """A form class's ``base_fields`` that its forms share: a deep copy of it is a new dict of the same fields."""
-
-    def __deepcopy__(self, memo: dict) -> dict[str, forms.Field]:
-        return dict(self)
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        unknown = sorted(name for name in self.data if name not in self.fields and name not in self.other_parameters)
+        if unknown:
+            known = ", ".join(sorted({*self.fields, *self.other_parameters}))
+            raise ValidationError(
+                "Unknown filter %(unknown)s. This list knows: %(known)s.",
+                code="unknown_filter",
+                params={"unknown": ", ".join(unknown), "known": known},
+            )
+        return cleaned
 
 
 class FilterSet(django_filters.FilterSet):
-    """A FilterSet whose instances copy its filters shallowly and whose forms share their fields.
+    """django-filter's FilterSet whose form refuses unknown parameters.
 
-    The form class is built once per ``form_key()`` (by ``build_form_class()``), not once per instance.
-    A subclass must not change a filter or a form field per instance or request: it changes them in
-    ``build_form_class()``, and says in ``form_key()`` what they depend on (the user's role, say).
+    ``other_parameters`` names what the list's view reads itself (sorting, say) on top of paging.
     """
 
-    @classmethod
-    def get_filters(cls) -> SharedFilters:
-        return SharedFilters(super().get_filters())
+    other_parameters: frozenset[str] = frozenset()
 
-    def form_key(self) -> Hashable:
-        """What the form class depends on besides the filter set's class."""
-        return None
-
-    def build_form_class(self) -> type[forms.Form]:
-        return super().get_form_class()
+    class Meta:
+        form = FilterForm
 
     def get_form_class(self) -> type[forms.Form]:
-        key = (type(self), self.form_key())
-        if key not in _FORM_CLASSES:
-            form_class = self.build_form_class()
-            form_class.base_fields = SharedFields(form_class.base_fields)
-            _FORM_CLASSES[key] = form_class
-        return _FORM_CLASSES[key]
-
-
-_FORM_CLASSES: dict[tuple[type, Hashable], type[forms.Form]] = {}
+        form_class = super().get_form_class()  # a new class for each filter set (django-filter builds it)
+        if not issubclass(form_class, FilterForm):  # a subclass's Meta.form of its own
+            form_class = type(form_class.__name__, (FilterForm, form_class), {})
+        form_class.other_parameters = LIST_PARAMETERS | self.other_parameters
+        return form_class

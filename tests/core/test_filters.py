@@ -1,4 +1,4 @@
-"""spectrum.filters: filter sets whose instances share what never changes and keep apart what does."""
+"""spectrum.filters: every list's filter set keeps its instances apart and refuses parameters it does not know."""
 
 import django_filters
 import pytest
@@ -36,14 +36,21 @@ def test_each_instance_has_its_own_filters_and_methods_find_their_own_filter_set
     assert not hasattr(NameFilter.base_filters["name"], "parent")
 
 
-def test_forms_share_their_fields_but_not_their_data_or_errors():
-    valid, invalid = NameFilter(QueryDict("gender=female")), NameFilter(QueryDict("gender=dragon"))
+def test_an_unknown_parameter_is_refused_with_the_names_the_list_knows():
+    PatientFactory(last_name="Ruiz")
+    typo = NameFilter(QueryDict("nmae=ruiz"))
 
-    assert valid.get_form_class() is invalid.get_form_class()
-    assert valid.form.fields["gender"] is invalid.form.fields["gender"]
-    assert valid.is_valid() and not invalid.is_valid()
-    assert "gender" in invalid.form.errors and not valid.form.errors
-    assert valid.form.cleaned_data["gender"] == "female"
+    assert not typo.is_valid()
+    message = typo.errors["__all__"][0]
+    assert "Unknown filter nmae" in message and "gender" in message and "name" in message
+
+
+def test_paging_and_declared_other_parameters_are_not_unknown():
+    class SortedNameFilter(NameFilter):
+        other_parameters = frozenset({"sort"})
+
+    assert SortedNameFilter(QueryDict("name=ruiz&sort=last_name&page=2&page_size=50")).is_valid()
+    assert not NameFilter(QueryDict("name=ruiz&sort=last_name")).is_valid()
 
 
 def test_a_fast_select_renders_its_choices_again_when_they_change():
@@ -53,38 +60,3 @@ def test_a_fast_select_renders_its_choices_again_when_they_change():
     select.choices = [("b", "Beta")]
 
     assert "Alpha" not in select.render("x", "b") and '<option value="b" selected>Beta</option>' in select.render("x", "b")
-
-
-class StrictNameFilter(NameFilter):
-    """Refuses the gender filter when built strict: its form classes change a field differently."""
-
-    def __init__(self, data=None, *, strict: bool) -> None:
-        self.strict = strict
-        super().__init__(data)
-
-    def form_key(self) -> bool:
-        return self.strict
-
-    def build_form_class(self):
-        form_class = super().build_form_class()
-        if self.strict:
-            form_class.base_fields["gender"].validators.append(_refuse)
-        return form_class
-
-
-def _refuse(value):
-    from django.core.exceptions import ValidationError
-
-    if value:
-        raise ValidationError("Not for you.")
-
-
-def test_form_classes_built_for_different_keys_do_not_share_fields():
-    assert StrictNameFilter.base_filters["gender"].field  # as schema generation does: cached on the original
-
-    strict = StrictNameFilter(QueryDict("gender=female"), strict=True)
-    lenient = StrictNameFilter(QueryDict("gender=female"), strict=False)
-
-    assert strict.get_form_class() is not lenient.get_form_class()
-    assert not strict.is_valid() and strict.form.errors["gender"] == ["Not for you."]
-    assert lenient.is_valid()
