@@ -19,6 +19,31 @@ def clinic_now() -> datetime.datetime:
     return timezone.localtime().replace(tzinfo=None)
 
 
+def _wall_clock(now: datetime.datetime | None) -> datetime.datetime:
+    """``now`` as the clinic's naive wall clock (appointments' own terms); the present when None."""
+    if now is None:
+        return clinic_now()
+    return timezone.localtime(now).replace(tzinfo=None) if timezone.is_aware(now) else now
+
+
+class AppointmentQuerySet(models.QuerySet):
+    # The one rule for "has it started": an appointment has started once its wall-clock start is at or
+    # before now. Series edits, cancellations, splits, the API and the pages all ask these two methods.
+    def not_started(self, now: datetime.datetime | None = None) -> "AppointmentQuerySet":
+        """Appointments whose start is still ahead of ``now`` (default: the present)."""
+        moment = _wall_clock(now)
+        return self.filter(
+            models.Q(date__gt=moment.date()) | models.Q(date=moment.date(), start_time__gt=moment.time())
+        )
+
+    def started(self, now: datetime.datetime | None = None) -> "AppointmentQuerySet":
+        """Appointments whose start is at or before ``now`` (default: the present)."""
+        moment = _wall_clock(now)
+        return self.filter(
+            models.Q(date__lt=moment.date()) | models.Q(date=moment.date(), start_time__lte=moment.time())
+        )
+
+
 class ServiceType(models.Model):
     """What is delivered: PSR, TMS, therapy, evaluation. Admins manage the list in Django admin."""
 
@@ -151,6 +176,8 @@ class Appointment(TimeStampedModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
 
+    objects = AppointmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["date", "start_time", "id"]
         indexes = [
@@ -179,9 +206,9 @@ class Appointment(TimeStampedModel):
         """Naive clinic wall-clock start."""
         return datetime.datetime.combine(self.date, self.start_time)
 
-    @property
-    def has_started(self) -> bool:
-        return self.starts_at <= clinic_now()
+    def has_started(self, now: datetime.datetime | None = None) -> bool:
+        """Whether the appointment has started at ``now`` (default: the present); see AppointmentQuerySet."""
+        return self.starts_at <= _wall_clock(now)
 
     @property
     def allowed_statuses(self) -> list[str]:
@@ -189,7 +216,7 @@ class Appointment(TimeStampedModel):
 
     def statuses_allowed_at(self, now: datetime.datetime) -> list[str]:
         """Statuses this appointment may take at ``now``: outcomes only once it has started."""
-        if self.starts_at <= now:
+        if self.has_started(now):
             return list(self.Status.values)
         return [status for status in self.Status.values if status not in self.OUTCOME_STATUSES]
 

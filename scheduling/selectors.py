@@ -5,10 +5,10 @@ import datetime
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from scheduling.models import Appointment
+from scheduling.models import Appointment, clinic_now
 
 Status = Appointment.Status
 
@@ -129,11 +129,9 @@ def day_appointments(appointments: QuerySet[Appointment], date: datetime.date) -
 
 def unmarked_past(appointments: QuerySet[Appointment], *, limit: int = 50) -> QuerySet[Appointment]:
     """Past appointments still open (scheduled, confirmed, checked in): attendance to record."""
-    now = timezone.localtime()
-    today, time_now = now.date(), now.time().replace(tzinfo=None)
     return (
         appointments.filter(status__in=Appointment.OPEN_STATUSES)
-        .filter(Q(date__lt=today) | Q(date=today, start_time__lte=time_now))
+        .started()
         .select_related("patient", "service_type", "clinician")
         .order_by("-date", "-start_time")[:limit]
     )
@@ -158,14 +156,12 @@ def patient_schedule(user: Any, patient: Any, *, limit: int = 10) -> dict[str, A
     """What the patient page shows of the schedule: upcoming and past appointments, attendance rate."""
     if not user.has_perm("scheduling.view_appointment"):
         return None
-    now = timezone.localtime()
-    today, time_now = now.date(), now.time().replace(tzinfo=None)
+    now = clinic_now()
     appointments = Appointment.objects.filter(patient=patient).select_related("service_type", "clinician")
-    started = Q(date__lt=today) | Q(date=today, start_time__lte=time_now)
     rate = attendance_rate(patient)
     return {
-        "upcoming": list(appointments.exclude(started).order_by("date", "start_time")[:limit]),
-        "past": list(appointments.filter(started).order_by("-date", "-start_time")[:limit]),
+        "upcoming": list(appointments.not_started(now).order_by("date", "start_time")[:limit]),
+        "past": list(appointments.started(now).order_by("-date", "-start_time")[:limit]),
         "attendance_rate": rate,
         "attendance_percent": round(rate * 100) if rate is not None else None,
     }

@@ -21,7 +21,14 @@ from audit import services as audit
 from authorizations import services as authorization_rules
 from patients.models import Patient
 from scheduling import recurrence
-from scheduling.models import Appointment, AppointmentSeries, AppointmentStatusChange, ClosedDay, ServiceType
+from scheduling.models import (
+    Appointment,
+    AppointmentSeries,
+    AppointmentStatusChange,
+    ClosedDay,
+    ServiceType,
+    clinic_now,
+)
 from spectrum.exceptions import ConflictError, DomainError
 
 Status = Appointment.Status
@@ -332,17 +339,20 @@ def update_appointment(
         unknown = set(changes) - set(SERIES_FIELDS)
         if unknown:
             raise ValidationError({field: ["This cannot be changed for several occurrences."] for field in unknown})
-        today = timezone.localdate()
+        # Only occurrences that have not started: the past and today's earlier sessions (attended or
+        # not) keep what happened. The chosen occurrence is included if it has not started itself.
+        now = clinic_now()
+        occurrences = appointment.series.occurrences.not_started(now)
+        if scope == "following":
+            occurrences = occurrences.filter(date__gte=appointment.date)
         targets = list(
-            appointment.series.occurrences.filter(
-                date__gte=max(today, appointment.date) if scope == "following" else today
-            )
-            .filter(Q(is_exception=False) | Q(pk=appointment.pk))
+            occurrences.filter(Q(is_exception=False) | Q(pk=appointment.pk))
             .exclude(status__in=Appointment.CANCELLED_STATUSES)
             .select_related("patient", "service_type", "clinician")
+            .order_by("date", "start_time", "id")
         )
-        if appointment not in targets:
-            targets.insert(0, appointment)
+        if not targets:
+            raise ValidationError({"scope": ["Every occurrence in this scope has started: edit one on its own."]})
     service_type = changes.get("service_type", appointment.service_type)
     clinician = changes.get("clinician", appointment.clinician)
     if "service_type" in changes and not service_type.is_active:
@@ -366,7 +376,7 @@ def update_appointment(
     )  # fmt: skip
     reason = _resolve_conflicts(actor, conflicts, override_reason)
     if scope == "following" and appointment.series_id is not None:
-        _split_series(actor=actor, series=appointment.series, first=appointment, targets=targets, changes=changes)
+        _split_series(actor=actor, series=appointment.series, first=targets[0], targets=targets, changes=changes)
     for target in targets:
         target_changes = dict(changes)
         if "date" in changes and target.series_id and target.original_date is None:
@@ -382,7 +392,8 @@ def update_appointment(
 def _split_series(
     *, actor: User, series: AppointmentSeries, first: Appointment, targets: list[Appointment], changes: dict
 ) -> None:
-    """End ``series`` before ``first`` and move ``first`` and the later occurrences to a new series."""
+    """End ``series`` before ``first`` (an occurrence that has not started) and move it and the later
+    occurrences to a new series; whatever has started stays with the old one."""
     new_series = AppointmentSeries.objects.get(pk=series.pk)
     new_series.pk = None
     new_series.split_from = series
@@ -395,7 +406,7 @@ def _split_series(
             setattr(new_series, field, changes[field])
     with audit.acting_as(actor):
         new_series.save()
-        later = series.occurrences.filter(date__gte=first.date)
+        later = series.occurrences.not_started().filter(date__gte=first.date)
         for occurrence in later:
             occurrence.series = new_series
             occurrence.save(update_fields=["series", "updated_at", "end_time"])
@@ -509,12 +520,7 @@ def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = 
     if series.cancelled_at:
         raise DomainError("This series is already cancelled.")
     status = Status.CANCELLED_BY_PATIENT if by_patient else Status.CANCELLED_BY_CLINIC
-    now = timezone.localtime().replace(tzinfo=None)
-    future = [
-        occurrence
-        for occurrence in series.occurrences.filter(date__gte=now.date(), status__in=Appointment.OPEN_STATUSES)
-        if occurrence.starts_at > now
-    ]
+    future = list(series.occurrences.not_started().filter(status__in=Appointment.OPEN_STATUSES))
     with audit.acting_as(actor):
         for occurrence in future:
             previous = occurrence.status

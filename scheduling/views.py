@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from patients import selectors as patient_selectors
 from scheduling import rendering, selectors, services
 from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm, clinicians
-from scheduling.models import Appointment, AppointmentSeries, ServiceType
+from scheduling.models import Appointment, AppointmentSeries, ServiceType, clinic_now
 from spectrum.exceptions import DomainError
 from spectrum.links import url_maker
 
@@ -46,7 +46,7 @@ def get_appointment_for_user(user: Any, pk: int, *, write: bool = False) -> Appo
 
 def _prepare_rows(appointments) -> None:
     """Work out each row's links and status choices once, in Python: the day view's cost is its rows."""
-    now = timezone.localtime().replace(tzinfo=None)
+    now = clinic_now()
     status_url = url_maker("scheduling:appointment-status")
     edit_url = url_maker("scheduling:appointment-edit")
     patient_url = url_maker("patients:patient-detail")

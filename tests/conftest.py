@@ -1,6 +1,11 @@
-"""Personas (one user per role, plus anonymous) and test-only settings."""
+"""Personas (one user per role, plus anonymous), test-only settings and the test clock."""
+
+import datetime
+import os
+import zoneinfo
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -8,6 +13,43 @@ from accounts.models import Role
 from tests.factories import PASSWORD, UserFactory
 
 ROLES = [Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.STAFF, Role.READ_ONLY]
+
+
+# Tests that depend on today or the time of day run on a fixed clinic clock: a Wednesday 11:30 in the
+# clinic's time zone, unless SPECTRUM_TEST_NOW (an ISO date-time on the clinic's wall clock, e.g.
+# 2026-03-08T08:00) moves the whole process's clock there. CI re-runs scheduling and authorizations at
+# other hours and on DST mornings this way: the tests must pass at any time of day.
+DEFAULT_TEST_NOW = "2026-05-13T11:30"
+
+
+def clinic_test_now() -> datetime.datetime:
+    """The aware date-time the clinic's clock shows in tests (SPECTRUM_TEST_NOW or the default)."""
+    from django.conf import settings
+
+    moment = datetime.datetime.fromisoformat(os.environ.get("SPECTRUM_TEST_NOW") or DEFAULT_TEST_NOW)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    return moment
+
+
+def pytest_configure(config):
+    if os.environ.get("SPECTRUM_TEST_NOW"):
+        # Ticking: the whole process (tests that do not freeze the clock included) lives at that moment.
+        config._spectrum_clock = time_machine.travel(clinic_test_now(), tick=True)
+        config._spectrum_clock.start()
+
+
+def pytest_unconfigure(config):
+    clock = getattr(config, "_spectrum_clock", None)
+    if clock is not None:
+        clock.stop()
+
+
+@pytest.fixture
+def frozen_clinic_clock():
+    """Stop the clock at ``clinic_test_now()`` for one test; areas that depend on today use it autouse."""
+    with time_machine.travel(clinic_test_now(), tick=False) as traveller:
+        yield traveller
 
 
 def pytest_collection_modifyitems(config, items):

@@ -38,13 +38,16 @@ class AppointmentSerializer(serializers.ModelSerializer):
     duration_minutes = serializers.IntegerField(required=False, min_value=5, max_value=480)
     override_reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
     warnings = serializers.SerializerMethodField(help_text="Insurance authorization warnings of this request.")
+    has_started = serializers.SerializerMethodField(
+        help_text="Its start has passed: series edits and cancellations leave it as it is."
+    )
 
     class Meta:
         model = Appointment
         fields = [
             "id", "patient", "clinician", "service_type", "date", "start_time", "end_time", "duration_minutes",
             "status", "notes", "billing_code", "series", "original_date", "is_exception", "override_reason",
-            "created_at", "updated_at", "created_by", "updated_by", "warnings",
+            "created_at", "updated_at", "created_by", "updated_by", "warnings", "has_started",
         ]  # fmt: skip
         read_only_fields = [
             "end_time", "status", "billing_code", "series", "original_date", "is_exception", "created_at",
@@ -53,6 +56,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
     def get_warnings(self, appointment: Appointment) -> list[dict]:
         return [warning.as_dict() for warning in getattr(appointment, "authorization_warnings", [])]
+
+    def get_has_started(self, appointment: Appointment) -> bool:
+        return appointment.has_started()
 
 
 class StatusInputSerializer(serializers.Serializer):

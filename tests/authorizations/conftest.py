@@ -1,10 +1,17 @@
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from authorizations.models import Authorization
 from scheduling.models import ServiceType
 from tests.factories import PatientFactory
+
+
+@pytest.fixture(autouse=True)
+def _clinic_clock(frozen_clinic_clock):
+    """Every test here depends on today and the time of day: the clock stands still (see tests/conftest.py)."""
+    return frozen_clinic_clock
 
 
 @pytest.fixture
@@ -27,7 +34,7 @@ def make_authorization(db, patient, ind):
     def make(
         *, services=None, units=10, start=None, end=None, approved=True, payer="Sunshine Health", number=None, **extra
     ):
-        today = datetime.date.today()
+        today = timezone.localdate()
         authorization = Authorization.objects.create(
             patient=extra.pop("for_patient", patient), payer=payer,
             auth_number=number or f"A{Authorization.objects.count() + 1:05d}", units_authorized=units,

@@ -7,6 +7,12 @@ from scheduling.models import ServiceType
 from tests.factories import PatientFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _clinic_clock(frozen_clinic_clock):
+    """Every test here depends on today and the time of day: the clock stands still (see tests/conftest.py)."""
+    return frozen_clinic_clock
+
+
 @pytest.fixture
 def psr(db):
     return ServiceType.objects.get(code="PSR")

@@ -1,6 +1,8 @@
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from accounts.models import Role
 from scheduling import services
@@ -237,3 +239,19 @@ def test_calendar_runs_constant_queries(as_role, staff_user, ind, django_assert_
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/api/v1/calendar/", {"month": f"{month:%Y-%m}"})
+
+
+def test_patch_scope_all_at_1130_leaves_the_10_oclock_session(as_role, staff_user, patient, ind):
+    with time_machine.travel(datetime.datetime(2026, 5, 13, 11, 30, tzinfo=ZoneInfo("America/New_York")), tick=False):
+        request = services.SeriesRequest(
+            patient=patient, service_type=ind, start_date=datetime.date(2026, 5, 11), start_time=datetime.time(10),
+            frequency="weekly", weekdays=("mon", "wed"), count=4,
+        )  # fmt: skip
+        series = services.create_series(actor=staff_user, request=request)
+        this_morning, later = series.occurrences.filter(date__in=["2026-05-13", "2026-05-18"]).order_by("date")
+        client = as_role(Role.STAFF)
+        assert client.get(f"/api/v1/appointments/{this_morning.pk}/").json()["has_started"] is True
+        response = client.patch(f"/api/v1/appointments/{later.pk}/?scope=all", {"start_time": "13:00"}, format="json")
+    assert response.status_code == 200 and response.json()["has_started"] is False
+    starts = dict(series.occurrences.values_list("date__day", "start_time"))
+    assert starts == {11: datetime.time(10), 13: datetime.time(10), 18: datetime.time(13), 20: datetime.time(13)}

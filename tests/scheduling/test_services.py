@@ -1,4 +1,5 @@
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -72,7 +73,7 @@ def test_inactive_service_type_and_patient_cannot_be_booked(staff_user, ind):
 
 def test_past_dates_can_be_entered(staff_user, patient, ind):
     appointment = book(staff_user, patient, ind, past_weekday(2, weeks_back=3))
-    assert appointment.has_started
+    assert appointment.has_started()
 
 
 def test_read_only_cannot_book(read_only_user, patient, ind):
@@ -317,3 +318,90 @@ def test_clinician_must_be_active(staff_user, patient, ind):
     with pytest.raises(ValidationError) as exc:
         book(staff_user, patient, ind, next_weekday(1), clinician=gone)
     assert "clinician" in exc.value.message_dict
+
+
+# --- "Has it started": one rule for series edits, splits, cancellations and the API --------------------
+
+WEDNESDAY_1130 = datetime.datetime(2026, 5, 13, 11, 30, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.fixture
+def series_with_a_session_this_morning(staff_user, patient, ind):
+    """At Wednesday 11:30: a Mon/Wed 10:00 series whose session this morning was attended."""
+    with time_machine.travel(WEDNESDAY_1130, tick=False):
+        series = services.create_series(
+            actor=staff_user, request=weekly(patient, ind, datetime.date(2026, 5, 4), count=6)
+        )
+        this_morning = series.occurrences.get(date=datetime.date(2026, 5, 13))
+        services.set_status(actor=staff_user, appointment=this_morning, status=Status.ATTENDED)
+        yield series, this_morning
+
+
+def test_started_means_the_start_is_at_or_before_now(staff_user, patient, ind):
+    with time_machine.travel(WEDNESDAY_1130, tick=False):
+        at_1130 = book(staff_user, patient, ind, datetime.date(2026, 5, 13), T(11, 30), duration_minutes=15)
+        at_1145 = book(staff_user, patient, ind, datetime.date(2026, 5, 13), T(11, 45), duration_minutes=15)
+        assert at_1130.has_started() and not at_1145.has_started()
+        assert list(Appointment.objects.not_started()) == [at_1145]
+        assert list(Appointment.objects.started()) == [at_1130]
+    assert not at_1130.has_started(datetime.datetime(2026, 5, 13, 11, 29))
+
+
+def test_edit_all_at_1130_leaves_this_mornings_attended_session(staff_user, series_with_a_session_this_morning):
+    series, this_morning = series_with_a_session_this_morning
+    later = series.occurrences.get(date=datetime.date(2026, 5, 18))
+    with time_machine.travel(WEDNESDAY_1130, tick=False):
+        changed = services.update_appointment(
+            actor=staff_user, appointment=later, changes={"start_time": T(14, 0)}, scope="all"
+        )
+    assert [occ.date.day for occ in changed] == [18, 20]
+    this_morning.refresh_from_db()
+    assert this_morning.start_time == T(10, 0) and this_morning.status == Status.ATTENDED
+    assert dict(series.occurrences.values_list("date__day", "start_time")) == {
+        4: T(10), 6: T(10), 11: T(10), 13: T(10), 18: T(14), 20: T(14)
+    }
+
+
+def test_edit_following_from_a_started_session_splits_after_it(staff_user, series_with_a_session_this_morning):
+    series, this_morning = series_with_a_session_this_morning
+    with time_machine.travel(WEDNESDAY_1130, tick=False):
+        services.update_appointment(
+            actor=staff_user, appointment=this_morning, changes={"duration_minutes": 45}, scope="following"
+        )
+    new_series = AppointmentSeries.objects.get(split_from=series)
+    series.refresh_from_db()
+    assert new_series.start_date == datetime.date(2026, 5, 18) and series.until == datetime.date(2026, 5, 17)
+    assert sorted(new_series.occurrences.values_list("date__day", "duration_minutes")) == [(18, 45), (20, 45)]
+    this_morning.refresh_from_db()
+    assert this_morning.series == series and this_morning.duration_minutes == 60
+
+
+def test_series_edit_when_every_occurrence_has_started_is_refused(staff_user, series_with_a_session_this_morning):
+    series, this_morning = series_with_a_session_this_morning
+    june = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+    with time_machine.travel(june, tick=False), pytest.raises(ValidationError) as exc:
+        services.update_appointment(
+            actor=staff_user, appointment=this_morning, changes={"start_time": T(14, 0)}, scope="all"
+        )
+    assert "has started" in exc.value.message_dict["scope"][0]
+    assert not series.occurrences.filter(start_time=T(14, 0)).exists()
+
+
+def test_cancel_series_at_1130_leaves_this_mornings_session(staff_user, patient, ind):
+    with time_machine.travel(WEDNESDAY_1130, tick=False):
+        series = services.create_series(
+            actor=staff_user, request=weekly(patient, ind, datetime.date(2026, 5, 4), count=6)
+        )
+        count = services.cancel_series(actor=staff_user, series=series)
+    assert count == 2
+    assert series.occurrences.get(date=datetime.date(2026, 5, 13)).status == Status.SCHEDULED
+
+
+def test_the_clock_stands_at_the_clinic_test_time():
+    """SPECTRUM_TEST_NOW (or the default Wednesday 11:30) is the clinic's wall clock in every test here."""
+    from django.utils import timezone
+
+    from tests.conftest import clinic_test_now
+
+    assert timezone.localtime() == clinic_test_now()
+    assert timezone.localtime().tzinfo.key == "America/New_York"
