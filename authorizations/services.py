@@ -1,11 +1,13 @@
 """Authorization rules: creating and changing them, and the warnings that booking and marking attendance give."""
 
 import datetime
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from audit import services as audit
 from authorizations import selectors
@@ -112,23 +114,29 @@ def save_authorization(
 
 
 def warnings_for_booking(
-    *, patient: Any, service_type: Any, dates: list[datetime.date], duration_minutes: int, exclude: list[int] = ()
+    *,
+    patient: Any,
+    service_type: Any,
+    dates: list[datetime.date],
+    duration_minutes: int | Mapping[datetime.date, int],
+    exclude: Iterable[int] = (),
 ) -> dict[datetime.date, list[AuthorizationWarning]]:
     """What booking these dates would mean for the patient's authorizations of this service.
 
     ``dates`` are new appointments (one, or a series' dates in order); their units add up in date order
-    on top of the units already used and scheduled. ``exclude``: appointments being replaced (an edit).
+    on top of the units already used and scheduled. ``duration_minutes``: one for all, or one per date.
+    ``exclude``: appointments being replaced (an edit or a move), whose units no longer count.
     """
     result: dict[datetime.date, list[AuthorizationWarning]] = {day: [] for day in dates}
     if not service_type.requires_authorization or not dates:
         return result
-    units = units_for(unit_minutes=service_type.unit_minutes, duration_minutes=duration_minutes)
+    durations = duration_minutes if isinstance(duration_minutes, Mapping) else dict.fromkeys(dates, duration_minutes)
     authorizations = list(
         selectors.with_usage(Authorization.objects.filter(patient=patient, service_types=service_type)).order_by(
             "start_date"
         )
     )
-    excluded_units = _excluded_units(exclude, service_type)
+    excluded_units = _excluded_units(list(exclude))
     added: dict[int, int] = {}
     for day in sorted(dates):
         covering = [a for a in authorizations if a.covers(day) and a.status in (a.Status.ACTIVE, a.Status.EXHAUSTED)]
@@ -145,6 +153,7 @@ def warnings_for_booking(
                 result[day].append(AuthorizationWarning("no_authorization", message, day, None, subject))
             continue
         authorization = covering[0]
+        units = units_for(unit_minutes=service_type.unit_minutes, duration_minutes=durations[day])
         added[authorization.pk] = added.get(authorization.pk, 0) + units
         committed = (
             authorization.units_used + authorization.units_scheduled - excluded_units.get(authorization.pk, 0)
@@ -157,19 +166,24 @@ def warnings_for_booking(
     return result
 
 
-def _excluded_units(appointment_ids: list[int], service_type: Any) -> dict[int, int]:
+def _excluded_units(appointment_ids: list[int]) -> dict[int, int]:
+    """Units the appointments count today as scheduled, per authorization (as ``with_usage`` counts them:
+    open appointments from today on, of a service the authorization covers, in its window)."""
     if not appointment_ids:
         return {}
     from scheduling.models import Appointment
 
     totals: dict[int, int] = {}
-    for appointment in Appointment.objects.filter(pk__in=appointment_ids, status__in=Appointment.OPEN_STATUSES):
+    counted = Appointment.objects.filter(
+        pk__in=appointment_ids, status__in=Appointment.OPEN_STATUSES, date__gte=timezone.localdate()
+    ).select_related("service_type")
+    for appointment in counted:
         for authorization in Authorization.objects.filter(
-            patient=appointment.patient_id, service_types=service_type, start_date__lte=appointment.date,
-            end_date__gte=appointment.date,
+            patient=appointment.patient_id, service_types=appointment.service_type_id,
+            start_date__lte=appointment.date, end_date__gte=appointment.date,
         ):  # fmt: skip
             totals[authorization.pk] = totals.get(authorization.pk, 0) + units_for(
-                unit_minutes=service_type.unit_minutes, duration_minutes=appointment.duration_minutes
+                unit_minutes=appointment.service_type.unit_minutes, duration_minutes=appointment.duration_minutes
             )
     return totals
 

@@ -35,6 +35,8 @@ Status = Appointment.Status
 SCOPES = ("this", "following", "all")
 # What a scoped edit of a series may change (a date change applies to one occurrence only).
 SERIES_FIELDS = ("start_time", "duration_minutes", "clinician", "service_type", "notes")
+# Changes that alter what an appointment uses of an authorization: checked again as a booking is.
+AUTHORIZATION_FIELDS = ("date", "duration_minutes", "service_type", "patient")
 
 
 class SchedulingConflict(ConflictError):
@@ -330,6 +332,7 @@ def update_appointment(
     if "status" in changes:
         raise ValidationError({"status": ["Change the status on its own (attendance)."]})
     if not changes:
+        appointment.authorization_warnings = []
         return [appointment]
     if appointment.series_id is None or scope == "this":
         targets = [appointment]
@@ -375,6 +378,8 @@ def update_appointment(
         exclude=[target.pk for target in targets],
     )  # fmt: skip
     reason = _resolve_conflicts(actor, conflicts, override_reason)
+    warnings = _authorization_warnings_for_edit(targets, changes, service_type)
+    authorization_rules.enforce(service_type, [warning for found in warnings.values() for warning in found])
     if scope == "following" and appointment.series_id is not None:
         _split_series(actor=actor, series=appointment.series, first=targets[0], targets=targets, changes=changes)
     for target in targets:
@@ -386,7 +391,33 @@ def update_appointment(
         if reason:
             target_changes["override_reason"] = reason
         _apply(target, target_changes, actor)
+        target.authorization_warnings = warnings.get(target.pk, [])
     return targets
+
+
+def _authorization_warnings_for_edit(
+    targets: list[Appointment], changes: dict[str, Any], service_type: ServiceType
+) -> dict[int, list]:
+    """The authorization warnings booking would give for the edited appointments, per appointment id.
+
+    Only a change of what is billed (date, length, service, patient) of appointments still to happen
+    is checked; their current units stop counting, as the edit replaces them.
+    """
+    if not set(changes) & set(AUTHORIZATION_FIELDS):
+        return {}
+    to_happen = [target for target in targets if target.status in Appointment.OPEN_STATUSES]
+    if not to_happen:
+        return {}
+    new_date = {target.pk: changes.get("date", target.date) for target in to_happen}
+    by_date = authorization_rules.warnings_for_booking(
+        patient=changes.get("patient", to_happen[0].patient), service_type=service_type,
+        dates=sorted(set(new_date.values())),
+        duration_minutes={
+            new_date[target.pk]: changes.get("duration_minutes", target.duration_minutes) for target in to_happen
+        },
+        exclude=[target.pk for target in to_happen],
+    )  # fmt: skip
+    return {target.pk: by_date[new_date[target.pk]] for target in to_happen}
 
 
 def _split_series(

@@ -406,6 +406,7 @@ def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("override_reason", str(exc))
         else:
             messages.success(request, f"Saved {len(changed)} appointment{pluralize(len(changed))}.")
+            _warn(request, [warning for target in changed for warning in getattr(target, "authorization_warnings", [])])
             return redirect(reverse("scheduling:day", kwargs={"day": form.cleaned_data["date"].isoformat()}))
     history = appointment.status_history.select_related("changed_by")
     return render(

@@ -113,7 +113,11 @@ class AppointmentViewSet(
             services.update_appointment, actor=self.request.user, appointment=serializer.instance, changes=data,
             scope=scope, override_reason=override_reason,
         )  # fmt: skip
-        serializer.instance = changed[0] if changed else serializer.instance
+        serializer.instance = changed[0]
+        # The response reports every warning of the edit (a series edit changes several appointments).
+        serializer.instance.authorization_warnings = [
+            warning for target in changed for warning in getattr(target, "authorization_warnings", [])
+        ]
 
 
 class AppointmentSeriesViewSet(

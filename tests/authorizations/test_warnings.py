@@ -160,3 +160,132 @@ def test_ends_before_warning_in_page_and_api(client, api_client_for, staff_user,
         format="json",
     )
     assert [w["code"] for w in response.json()["warnings"]] == ["ends_before"]
+
+
+# --- Edits and moves are checked as booking is ------------------------------------------------------------
+
+
+def edit(actor, appointment, scope="this", **changes):
+    return scheduling.update_appointment(actor=actor, appointment=appointment, changes=changes, scope=scope)
+
+
+def test_moving_past_the_authorization_end_warns(staff_user, patient, ind, make_authorization):
+    day = next_weekday(1)
+    make_authorization(end=day + datetime.timedelta(days=3))
+    appointment = book(staff_user, patient, ind, day)
+    assert appointment.authorization_warnings == []
+    [moved] = edit(staff_user, appointment, date=day + datetime.timedelta(days=7))
+    assert codes(moved.authorization_warnings) == ["ends_before"]
+    assert Appointment.objects.get(pk=appointment.pk).date == day + datetime.timedelta(days=7)
+
+
+def test_moving_within_the_authorization_does_not_count_the_appointment_twice(
+    staff_user, patient, ind, make_authorization
+):
+    make_authorization(units=1)
+    appointment = book(staff_user, patient, ind, next_weekday(1))
+    [moved] = edit(staff_user, appointment, date=next_weekday(2))
+    assert moved.authorization_warnings == []
+
+
+def test_lengthening_a_unit_billed_service_over_the_units_warns(staff_user, patient, psr, make_authorization):
+    make_authorization(services=[psr], units=4)  # 4 × 15 minutes
+    appointment = scheduling.book_appointment(
+        actor=staff_user, patient=patient, service_type=psr, date=next_weekday(1), start_time=T(10),
+        duration_minutes=60,
+    )  # fmt: skip
+    assert appointment.authorization_warnings == []
+    [longer] = edit(staff_user, appointment, duration_minutes=90)
+    assert codes(longer.authorization_warnings) == ["over_units"]
+    assert "6 units booked or used of 4 authorized" in longer.authorization_warnings[0].message
+
+
+def test_changing_to_a_service_that_blocks_is_refused(staff_user, patient, ind):
+    from scheduling.models import ServiceType
+
+    evaluation = ServiceType.objects.get(code="EVAL")  # needs no authorization
+    appointment = book(staff_user, patient, evaluation, next_weekday(1))
+    ind.authorization_blocks_booking = True
+    ind.save()
+    with pytest.raises(ValidationError) as exc:
+        edit(staff_user, appointment, service_type=ind)
+    assert "No active authorization covers IND" in exc.value.message_dict["service_type"][0]
+    assert Appointment.objects.get(pk=appointment.pk).service_type == evaluation
+
+
+def test_moving_a_blocking_service_outside_its_authorization_is_refused(staff_user, patient, ind, make_authorization):
+    ind.authorization_blocks_booking = True
+    ind.save()
+    day = next_weekday(1)
+    make_authorization(end=day + datetime.timedelta(days=3))
+    appointment = book(staff_user, patient, ind, day)
+    with pytest.raises(ValidationError):
+        edit(staff_user, appointment, date=day + datetime.timedelta(days=7))
+    assert Appointment.objects.get(pk=appointment.pk).date == day
+
+
+def test_changing_only_the_time_or_notes_is_not_rechecked(staff_user, patient, ind):
+    appointment = book(staff_user, patient, ind, next_weekday(1))  # uncovered: warned at booking
+    ind.authorization_blocks_booking = True
+    ind.save()
+    [edited] = edit(staff_user, appointment, start_time=T(14), notes="Moved to the afternoon")
+    assert edited.authorization_warnings == [] and edited.start_time == T(14)
+
+
+def test_series_edit_of_the_duration_warns_on_each_date_over_the_units(staff_user, patient, psr, make_authorization):
+    make_authorization(services=[psr], units=8)
+    request = scheduling.SeriesRequest(
+        patient=patient, service_type=psr, start_date=next_weekday(0), start_time=T(10), frequency="weekly",
+        weekdays=("mon",), count=2, duration_minutes=60,
+    )  # fmt: skip
+    series = scheduling.create_series(actor=staff_user, request=request)
+    assert series.authorization_warnings == []
+    changed = edit(staff_user, series.occurrences.order_by("date").first(), scope="all", duration_minutes=90)
+    assert [codes(target.authorization_warnings) for target in changed] == [[], ["over_units"]]
+
+
+def test_edit_page_warns_after_a_move(client, staff_user, patient, ind, make_authorization):
+    day = next_weekday(1)
+    make_authorization(end=day + datetime.timedelta(days=3))
+    appointment = book(staff_user, patient, ind, day)
+    client.force_login(staff_user)
+    moved_to = day + datetime.timedelta(days=7)
+    response = client.post(
+        f"/appointments/{appointment.pk}/edit/",
+        {"service_type": ind.pk, "date": moved_to.isoformat(), "start_time": "10:00", "duration_minutes": "60"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "message-warning" in html and "before this appointment" in html
+    assert Appointment.objects.get(pk=appointment.pk).date == moved_to
+
+
+def test_edit_page_refuses_a_blocked_move(client, staff_user, patient, ind, make_authorization):
+    ind.authorization_blocks_booking = True
+    ind.save()
+    day = next_weekday(1)
+    make_authorization(end=day + datetime.timedelta(days=3))
+    appointment = book(staff_user, patient, ind, day)
+    client.force_login(staff_user)
+    response = client.post(
+        f"/appointments/{appointment.pk}/edit/",
+        {"service_type": ind.pk, "date": (day + datetime.timedelta(days=7)).isoformat(), "start_time": "10:00",
+         "duration_minutes": "60"},
+    )  # fmt: skip
+    assert response.status_code == 200 and "before this appointment" in response.content.decode()
+    assert Appointment.objects.get(pk=appointment.pk).date == day
+
+
+def test_api_edit_warns_and_blocks_as_booking_does(api_client_for, staff_user, patient, ind, make_authorization):
+    day = next_weekday(1)
+    make_authorization(end=day + datetime.timedelta(days=3))
+    appointment = book(staff_user, patient, ind, day)
+    client = api_client_for(staff_user)
+    later = (day + datetime.timedelta(days=7)).isoformat()
+    response = client.patch(f"/api/v1/appointments/{appointment.pk}/", {"date": later}, format="json")
+    assert response.status_code == 200 and [w["code"] for w in response.json()["warnings"]] == ["ends_before"]
+    ind.authorization_blocks_booking = True
+    ind.save()
+    response = client.patch(f"/api/v1/appointments/{appointment.pk}/", {"duration_minutes": 45}, format="json")
+    assert response.status_code == 400 and "service_type" in response.json()
+    assert Appointment.objects.get(pk=appointment.pk).duration_minutes == 60
