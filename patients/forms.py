@@ -17,6 +17,13 @@ SECTIONS = [
                   "blood_type"]),
 ]  # fmt: skip
 FORM_FIELDS = [field for _, fields in SECTIONS for field in fields]
+# Fields the model gives a default (gender, marital status "unknown"): optional here as in the API, where
+# the specification asks only for first name, last name and date of birth. Left empty, they keep their value.
+DEFAULTED_FIELDS = frozenset(
+    field.name
+    for field in Patient._meta.concrete_fields
+    if field.name in FORM_FIELDS and field.has_default() and not field.blank
+)
 
 
 class DiagnosisCodesField(forms.CharField):
@@ -71,6 +78,8 @@ class PatientForm(forms.ModelForm):
                 self.fields["ssn"].help_text = f"On file: {self.instance.ssn_masked}. Leave blank to keep it."
         if "patient_number" in self.fields:
             self.fields["patient_number"].required = False
+        for name in DEFAULTED_FIELDS & set(self.fields):
+            self.fields[name].required = False
         self.fields["first_name"].widget.attrs["autofocus"] = True
         self.sections = [(title, [self[name] for name in names if name in self.fields]) for title, names in SECTIONS]
 
@@ -85,4 +94,8 @@ class PatientForm(forms.ModelForm):
         pass
 
     def patient_data(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self.fields if name != "confirm_duplicate"}
+        data = {name: self.cleaned_data[name] for name in self.fields if name != "confirm_duplicate"}
+        for name in DEFAULTED_FIELDS & set(data):
+            if data[name] in self.fields[name].empty_values:
+                data[name] = getattr(self.instance, name)  # the model's default on a new patient
+        return data
