@@ -218,3 +218,42 @@ def patient_unwritable_fields(user: Any) -> set[str]:
 
 def can_view_change_history(user: Any) -> bool:
     return can_view_audit_log(user)
+
+
+# --- Clinical text: which fields of which model a role may see and write -------------------------------
+# Forms drop these fields, API serializers (spectrum.serializers.RoleFieldsMixin) leave them out of answers
+# and refuse them in requests, templates render only the fields their form has, and exports ask the same.
+# A model that gains clinical text adds it here; patients keep their finer rules (clinical fields, SSN).
+
+CLINICAL_TEXT_FIELDS: dict[str, frozenset[str]] = {
+    "scheduling.appointment": frozenset({"notes"}),
+    "authorizations.authorization": frozenset({"notes", "diagnosis_code"}),
+}
+
+
+def can_view_clinical_text(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm("patients.view_clinical"))
+
+
+def can_change_clinical_text(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm("patients.change_clinical"))
+
+
+def hidden_fields(user: Any, model: Any) -> frozenset[str]:
+    """Fields of ``model`` (a model class or instance) that ``user`` may not see."""
+    label = model._meta.label_lower
+    if label == "patients.patient":
+        return frozenset(patient_hidden_fields(user))
+    if can_view_clinical_text(user):
+        return frozenset()
+    return CLINICAL_TEXT_FIELDS.get(label, frozenset())
+
+
+def unwritable_fields(user: Any, model: Any) -> frozenset[str]:
+    """Fields of ``model`` that ``user`` may not set (which includes every field they may not see)."""
+    label = model._meta.label_lower
+    if label == "patients.patient":
+        return frozenset(patient_unwritable_fields(user) | patient_hidden_fields(user))
+    if can_change_clinical_text(user):
+        return hidden_fields(user, model)
+    return CLINICAL_TEXT_FIELDS.get(label, frozenset())

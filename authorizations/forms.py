@@ -1,5 +1,8 @@
+from typing import Any
+
 from django import forms
 
+from accounts import permissions
 from authorizations.models import Authorization
 from patients.models import Patient
 from scheduling.models import ServiceType
@@ -24,8 +27,12 @@ class AuthorizationForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Clinical text (notes, diagnosis code) the role may not see is absent from the form and the page.
+        # (Roles that may write authorizations may write it; the service refuses it from anyone else.)
+        for name in permissions.hidden_fields(user, Authorization):
+            self.fields.pop(name, None)
         if self.instance.pk:
             self.fields["patient"].queryset = Patient.objects.filter(pk=self.instance.patient_id)
 

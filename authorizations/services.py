@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import permissions
 from audit import services as audit
 from authorizations import selectors
 from authorizations.models import Authorization, units_for
@@ -98,6 +99,11 @@ def save_authorization(
         "authorizations.add_authorization" if authorization is None else "authorizations.change_authorization"
     ):
         raise PermissionDenied("Your role may not record authorizations.")
+    refused = sorted(
+        name for name in permissions.unwritable_fields(actor, Authorization) if data.get(name) not in (None, "")
+    )
+    if refused:
+        raise ValidationError({name: ["Your role may not set this field."] for name in refused})
     authorization = authorization or Authorization(created_by=actor)
     for field, value in data.items():
         if field in FIELDS:

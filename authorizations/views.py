@@ -70,7 +70,7 @@ def _patient_for(request: HttpRequest, patient_id: Any):
 def authorization_create(request: HttpRequest) -> HttpResponse:
     _require(request.user, "authorizations.add_authorization")
     patient = _patient_for(request, request.GET.get("patient") or request.POST.get("patient"))
-    form = AuthorizationForm(request.POST or None, initial={"patient": patient.pk})
+    form = AuthorizationForm(request.POST or None, initial={"patient": patient.pk}, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             authorization = services.save_authorization(
@@ -95,8 +95,9 @@ def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
     can_change = request.user.has_perm("authorizations.change_authorization")
     if request.method == "POST" and not can_change:
         raise PermissionDenied
+    service_types = list(authorization.service_types.all())
     form = AuthorizationForm(
-        request.POST or None, instance=authorization, initial={"service_types": list(authorization.service_types.all())}
+        request.POST or None, instance=authorization, initial={"service_types": service_types}, user=request.user
     )
     if request.method == "POST" and form.is_valid():
         try:

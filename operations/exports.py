@@ -176,20 +176,23 @@ def _attribute(name: str) -> Callable[[Any], Any]:
     return lambda obj: getattr(obj, name)
 
 
+def _visible(columns: list[Column], user: Any, model: Any) -> list[Column]:
+    """The columns whose field the user's role may see (accounts.permissions.hidden_fields, as pages and API)."""
+    hidden = permissions.hidden_fields(user, model)
+    return [column for column in columns if column.name not in hidden]
+
+
 def patient_columns(user: Any) -> list[Column]:
+    from patients.models import Patient
+
     # Never "ssn": only the masked form, and only for roles that may see even that.
-    hidden = permissions.patient_hidden_fields(user) | {"ssn"}
-    return [Column("id", _attribute("pk"))] + [
-        Column(name, _attribute(name)) for name in PATIENT_FIELDS if name not in hidden
-    ]
-
-
-def _notes_visible(user: Any) -> bool:
-    """Appointment and authorization notes are clinical text: for the roles that see clinical fields."""
-    return user.has_perm("patients.view_clinical")
+    columns = [Column("id", _attribute("pk"))] + [Column(name, _attribute(name)) for name in PATIENT_FIELDS]
+    return [column for column in _visible(columns, user, Patient) if column.name != "ssn"]
 
 
 def appointment_columns(user: Any) -> list[Column]:
+    from scheduling.models import Appointment
+
     columns = [
         Column("id", _attribute("pk")),
         Column("date", _attribute("date")),
@@ -205,13 +208,14 @@ def appointment_columns(user: Any) -> list[Column]:
         Column("series_id", _attribute("series_id")),
         Column("billing_code", _attribute("billing_code")),
         Column("override_reason", _attribute("override_reason")),
+        Column("notes", _attribute("notes")),
     ]
-    if _notes_visible(user):
-        columns.append(Column("notes", _attribute("notes")))
-    return columns
+    return _visible(columns, user, Appointment)
 
 
 def authorization_columns(user: Any) -> list[Column]:
+    from authorizations.models import Authorization
+
     columns = [
         Column("id", _attribute("pk")),
         Column("patient_id", _attribute("patient_id")),
@@ -230,10 +234,9 @@ def authorization_columns(user: Any) -> list[Column]:
         Column("approval_date", _attribute("approval_date")),
         Column("diagnosis_code", _attribute("diagnosis_code")),
         Column("late_cancel_counts", _attribute("late_cancel_counts")),
+        Column("notes", _attribute("notes")),
     ]
-    if _notes_visible(user):
-        columns.append(Column("notes", _attribute("notes")))
-    return columns
+    return _visible(columns, user, Authorization)
 
 
 SOURCES: dict[str, tuple[Callable[[Any, Mapping[str, Any]], QuerySet], Callable[[Any], list[Column]]]] = {

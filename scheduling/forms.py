@@ -4,6 +4,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts import permissions
 from accounts.models import Role, User
 from patients.models import Patient
 from scheduling import services
@@ -16,6 +17,13 @@ CLINICIAN_ROLES = (Role.DOCTOR, Role.NURSE)
 def clinicians():
     """Who can be booked as the clinician: active doctors and nurses."""
     return User.objects.filter(role__in=CLINICIAN_ROLES, is_active=True).order_by("full_name", "email")
+
+
+def drop_fields_the_role_may_not_write(form: forms.BaseForm, user: Any, model: Any) -> None:
+    """Fields of clinical text the user's role may not see or set are absent from the form (and so
+    from the page, which renders only the form's fields)."""
+    for name in permissions.unwritable_fields(user, model) | permissions.hidden_fields(user, model):
+        form.fields.pop(name, None)
 
 
 def time_choices() -> list[tuple[str, str]]:
@@ -51,10 +59,11 @@ class AppointmentForm(forms.Form):
         help_text="Only if you must book over a conflict (recorded).",
     )  # fmt: skip
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["clinician"].queryset = clinicians()
         self.fields["start_time"].choices = time_choices()
+        drop_fields_the_role_may_not_write(self, user, Appointment)
         # Skip dates come from the preview's checkboxes: any ISO date is acceptable input here.
         self.fields["skip_dates"].choices = (
             [(value, value) for value in self.data.getlist("skip_dates")] if self.data else []
@@ -76,7 +85,7 @@ class AppointmentForm(forms.Form):
             patient=data["patient"], service_type=data["service_type"], clinician=data["clinician"],
             start_date=data["date"], start_time=data["start_time"], duration_minutes=data["duration_minutes"],
             frequency=data["frequency"], interval=data["interval"] or 1, weekdays=tuple(data["weekdays"]),
-            count=data["count"], until=data["until"], skip_dates=tuple(data["skip_dates"]), notes=data["notes"],
+            count=data["count"], until=data["until"], skip_dates=tuple(data["skip_dates"]), notes=data.get("notes", ""),
         )  # fmt: skip
 
 
@@ -103,7 +112,7 @@ class AppointmentEditForm(forms.Form):
     scope = forms.ChoiceField(choices=SCOPE_CHOICES, initial="this", widget=forms.RadioSelect, required=False)
     override_reason = forms.CharField(label="Reason to book despite a conflict", required=False, max_length=300)
 
-    def __init__(self, *args: Any, appointment: Appointment, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, appointment: Appointment, user: Any, **kwargs: Any) -> None:
         initial = {
             "service_type": appointment.service_type_id, "clinician": appointment.clinician_id,
             "date": appointment.date, "start_time": appointment.start_time.strftime("%H:%M"),
@@ -114,7 +123,10 @@ class AppointmentEditForm(forms.Form):
         self.fields["start_time"].choices = time_choices()
         if not appointment.series_id:
             del self.fields["scope"]
+        drop_fields_the_role_may_not_write(self, user, Appointment)
+        if "notes" not in self.fields:
+            del self.initial["notes"]  # never sent to a role that may not read it
 
     def changes(self) -> dict[str, Any]:
         fields = ("service_type", "clinician", "date", "start_time", "duration_minutes", "notes")
-        return {name: self.cleaned_data[name] for name in fields}
+        return {name: self.cleaned_data[name] for name in fields if name in self.fields}

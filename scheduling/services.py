@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import permissions
 from accounts.models import User
 from audit import services as audit
 from authorizations import services as authorization_rules
@@ -199,6 +200,13 @@ def _resolve_conflicts(actor: User, conflicts: list[Conflict], override_reason: 
     return override_reason.strip()[:300]
 
 
+def _refuse_unwritable(actor: User, changed: Iterable[str]) -> None:
+    """Clinical text (notes) is set only by the roles that may write it (accounts.permissions)."""
+    refused = sorted(set(changed) & permissions.unwritable_fields(actor, Appointment))
+    if refused:
+        raise ValidationError({name: ["Your role may not set this field."] for name in refused})
+
+
 def _check_bookable(actor: User, patient: Patient, service_type: ServiceType, clinician: User | None) -> None:
     if not actor.has_perm("scheduling.add_appointment"):
         raise PermissionDenied("Your role may not book appointments.")
@@ -237,6 +245,7 @@ def book_appointment(
 ) -> Appointment:
     """Book one appointment after the clinic rules and the conflict check (409 unless overridden with a reason)."""
     _check_bookable(actor, patient, service_type, clinician)
+    _refuse_unwritable(actor, ["notes"] if notes else [])
     slot = Slot(date, start_time, duration_minutes or service_type.default_duration_minutes)
     check_slot_rules(slot)
     _lock(patient, clinician)
@@ -334,6 +343,7 @@ def update_appointment(
     if not changes:
         appointment.authorization_warnings = []
         return [appointment]
+    _refuse_unwritable(actor, changes)
     if appointment.series_id is None or scope == "this":
         targets = [appointment]
     else:
@@ -508,6 +518,7 @@ def create_series(*, actor: User, request: SeriesRequest, override_reason: str =
     Conflicting dates must be skipped, or booked over with a reason by a role that may.
     """
     _check_bookable(actor, request.patient, request.service_type, request.clinician)
+    _refuse_unwritable(actor, ["notes"] if request.notes else [])
     _lock(request.patient, request.clinician)
     dates = preview_series(request)
     conflicts = [conflict for occ in dates if not occ.skipped for conflict in occ.conflicts]

@@ -134,8 +134,8 @@ def _booking_context(request: HttpRequest, day: datetime.date) -> dict[str, Any]
     return {"can_book": request.user.has_perm("scheduling.add_appointment"), "booking_date": day}
 
 
-def _booking_form(day: datetime.date) -> AppointmentForm:
-    return AppointmentForm(initial={"date": day, "start_time": "10:00", "interval": 1})
+def _booking_form(user: Any, day: datetime.date) -> AppointmentForm:
+    return AppointmentForm(initial={"date": day, "start_time": "10:00", "interval": 1}, user=user)
 
 
 @require_GET
@@ -245,7 +245,7 @@ def _form_errors(form, exc: ValidationError) -> None:
 def appointment_preview(request: HttpRequest) -> HttpResponse:
     """The dates a series would book, with moves and conflicts (htmx fragment); nothing is saved."""
     _require(request.user, "scheduling.add_appointment")
-    form = AppointmentForm(request.POST)
+    form = AppointmentForm(request.POST, user=request.user)
     occurrences = None
     if form.is_valid():
         if not form.is_series:
@@ -267,7 +267,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             day = datetime.date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
             day = timezone.localdate()
-        context = {"can_book": True, "booking_form": _booking_form(day)}
+        context = {"can_book": True, "booking_form": _booking_form(request.user, day)}
         patient_id = request.GET.get("patient", "")
         patient = (
             patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
@@ -279,7 +279,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             context["chosen_patient"] = patient
         template = "scheduling/_booking_form.html" if request.htmx else "scheduling/appointment_new.html"
         return render(request, template, context)
-    form = AppointmentForm(request.POST)
+    form = AppointmentForm(request.POST, user=request.user)
     conflicts = None
     if form.is_valid():
         data = form.cleaned_data
@@ -295,7 +295,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
                 appointment = services.book_appointment(
                     actor=request.user, patient=data["patient"], service_type=data["service_type"], date=data["date"],
                     start_time=data["start_time"], duration_minutes=data["duration_minutes"],
-                    clinician=data["clinician"], notes=data["notes"], override_reason=data["override_reason"],
+                    clinician=data["clinician"], notes=data.get("notes", ""), override_reason=data["override_reason"],
                 )  # fmt: skip
                 messages.success(
                     request,
@@ -391,7 +391,7 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = get_appointment_for_user(request.user, pk, write=True)
-    form = AppointmentEditForm(request.POST or None, appointment=appointment)
+    form = AppointmentEditForm(request.POST or None, appointment=appointment, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             changed = services.update_appointment(

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from authorizations.models import Authorization
 from patients.models import Patient
 from scheduling.models import ServiceType
+from spectrum.serializers import RoleFieldsMixin
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -13,7 +14,7 @@ class ActivePatientField(serializers.PrimaryKeyRelatedField):
         return Patient.objects.filter(is_active=True)
 
 
-class AuthorizationSerializer(serializers.ModelSerializer):
+class AuthorizationSerializer(RoleFieldsMixin, serializers.ModelSerializer):
     patient = ActivePatientField()
     service_types = serializers.PrimaryKeyRelatedField(queryset=ServiceType.objects.all(), many=True)
     units_used = serializers.IntegerField(read_only=True)

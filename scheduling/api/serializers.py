@@ -8,6 +8,7 @@ from patients.models import Patient
 from scheduling import recurrence
 from scheduling.forms import clinicians
 from scheduling.models import Appointment, AppointmentSeries, ServiceType
+from spectrum.serializers import RoleFieldsMixin
 
 
 class ServiceTypeSerializer(serializers.ModelSerializer):
@@ -31,7 +32,7 @@ class ActivePatientField(serializers.PrimaryKeyRelatedField):
         return Patient.objects.filter(is_active=True)
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
+class AppointmentSerializer(RoleFieldsMixin, serializers.ModelSerializer):
     patient = ActivePatientField()
     clinician = ClinicianField(required=False, allow_null=True)
     service_type = serializers.PrimaryKeyRelatedField(queryset=ServiceType.objects.all())
@@ -66,7 +67,9 @@ class StatusInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
-class SeriesInputSerializer(serializers.Serializer):
+class SeriesInputSerializer(RoleFieldsMixin, serializers.Serializer):
+    role_fields_model = Appointment  # its notes go to every occurrence
+
     patient = ActivePatientField()
     service_type = serializers.PrimaryKeyRelatedField(queryset=ServiceType.objects.all())
     clinician = ClinicianField(required=False, allow_null=True)

@@ -133,7 +133,7 @@ class AppointmentSeriesViewSet(
         return AppointmentSeries.objects.filter(patient_id__in=visible).distinct().order_by("-created_at")
 
     def _request(self, request: Request) -> tuple[services.SeriesRequest, str]:
-        data = SeriesInputSerializer(data=request.data)
+        data = SeriesInputSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         override_reason = values.pop("override_reason")

@@ -224,11 +224,11 @@ def test_moving_a_blocking_service_outside_its_authorization_is_refused(staff_us
     assert Appointment.objects.get(pk=appointment.pk).date == day
 
 
-def test_changing_only_the_time_or_notes_is_not_rechecked(staff_user, patient, ind):
+def test_changing_only_the_time_or_notes_is_not_rechecked(staff_user, nurse_user, patient, ind):
     appointment = book(staff_user, patient, ind, next_weekday(1))  # uncovered: warned at booking
     ind.authorization_blocks_booking = True
     ind.save()
-    [edited] = edit(staff_user, appointment, start_time=T(14), notes="Moved to the afternoon")
+    [edited] = edit(nurse_user, appointment, start_time=T(14), notes="Moved to the afternoon")
     assert edited.authorization_warnings == [] and edited.start_time == T(14)
 
 

@@ -24,16 +24,16 @@ def book(actor, patient, service, day, start=TEN, **kwargs):
     )
 
 
-def test_booking_defaults_from_the_service_type_and_records_history(staff_user, patient, ind, clinician):
+def test_booking_defaults_from_the_service_type_and_records_history(nurse_user, patient, ind, clinician):
     day = next_weekday(1)
-    appointment = book(staff_user, patient, ind, day, clinician=clinician, notes="Bring forms")
+    appointment = book(nurse_user, patient, ind, day, clinician=clinician, notes="Bring forms")
     assert appointment.duration_minutes == 60 and appointment.end_time == T(11, 0)
     assert appointment.billing_code == "90837" and appointment.status == Status.SCHEDULED
     assert [(h.from_status, h.to_status, h.changed_by) for h in appointment.status_history.all()] == [
-        ("", "scheduled", staff_user)
+        ("", "scheduled", nurse_user)
     ]
     entry = AuditEvent.objects.get(event="scheduling.appointment.created")
-    assert entry.actor == staff_user and "Bring forms" not in str(entry.changes)
+    assert entry.actor == nurse_user and "Bring forms" not in str(entry.changes)
 
 
 @pytest.mark.parametrize(
