@@ -275,7 +275,7 @@ def set_status(*, actor: User, appointment: Appointment, status: str, reason: st
     """Change (or correct) an appointment's status; every change is kept in its history.
 
     Attended, no-show and late cancel are only for appointments that have started. Reopening a
-    cancelled appointment checks for conflicts again.
+    cancelled appointment (back to scheduled) is a booking again: conflicts and authorizations are checked.
     """
     if not actor.has_perm("scheduling.change_appointment"):
         raise PermissionDenied("Your role may not change appointments.")
@@ -296,6 +296,13 @@ def set_status(*, actor: User, appointment: Appointment, status: str, reason: st
         )  # fmt: skip
         if conflicts:
             raise SchedulingConflict(conflicts)
+    reopening_warnings = []
+    if status in Appointment.OPEN_STATUSES and appointment.status not in Appointment.ACTIVE_STATUSES:
+        reopening_warnings = authorization_rules.warnings_for_booking(
+            patient=appointment.patient, service_type=appointment.service_type, dates=[appointment.date],
+            duration_minutes=appointment.duration_minutes,
+        )[appointment.date]  # fmt: skip
+        authorization_rules.enforce(appointment.service_type, reopening_warnings)
     previous = appointment.status
     appointment.status = status
     appointment.updated_by = actor
@@ -304,7 +311,9 @@ def set_status(*, actor: User, appointment: Appointment, status: str, reason: st
     _record_status(appointment, from_status=previous, actor=actor, reason=reason)
     # Attendance is a fact and is always recorded; authorization problems are reported, never refused.
     appointment.authorization_warnings = (
-        authorization_rules.warnings_for_attendance(appointment) if status in Appointment.OUTCOME_STATUSES else []
+        authorization_rules.warnings_for_attendance(appointment)
+        if status in Appointment.OUTCOME_STATUSES
+        else reopening_warnings
     )
     return appointment
 

@@ -289,3 +289,16 @@ def test_api_edit_warns_and_blocks_as_booking_does(api_client_for, staff_user, p
     response = client.patch(f"/api/v1/appointments/{appointment.pk}/", {"duration_minutes": 45}, format="json")
     assert response.status_code == 400 and "service_type" in response.json()
     assert Appointment.objects.get(pk=appointment.pk).duration_minutes == 60
+
+
+def test_reopening_a_cancelled_appointment_is_checked_as_a_booking(staff_user, patient, ind):
+    appointment = book(staff_user, patient, ind, next_weekday(1))
+    scheduling.set_status(actor=staff_user, appointment=appointment, status="cancelled_by_patient")
+    reopened = scheduling.set_status(actor=staff_user, appointment=appointment, status="scheduled")
+    assert codes(reopened.authorization_warnings) == ["no_authorization"]
+    scheduling.set_status(actor=staff_user, appointment=appointment, status="cancelled_by_patient")
+    ind.authorization_blocks_booking = True
+    ind.save()
+    with pytest.raises(ValidationError):
+        scheduling.set_status(actor=staff_user, appointment=appointment, status="scheduled")
+    assert Appointment.objects.get(pk=appointment.pk).status == "cancelled_by_patient"
