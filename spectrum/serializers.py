@@ -9,6 +9,9 @@ from rest_framework import serializers
 from accounts import permissions
 
 REFUSED = "Your role may not set this field."
+CLINICAL_TEXT_HELP = (
+    "Clinical text: absent for roles that may not read it (front desk), refused from roles that may not set it."
+)
 
 
 # Comments, not a docstring: drf-spectacular would show a docstring as every API serializer's description.

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from authorizations.models import Authorization
 from patients.models import Patient
 from scheduling.models import ServiceType
-from spectrum.serializers import RoleFieldsMixin
+from spectrum.serializers import CLINICAL_TEXT_HELP, RoleFieldsMixin
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -30,5 +30,6 @@ class AuthorizationSerializer(RoleFieldsMixin, serializers.ModelSerializer):
             "units_remaining", "status", "created_at", "updated_at", "created_by", "updated_by",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at", "created_by", "updated_by"]
+        extra_kwargs = {"notes": {"help_text": CLINICAL_TEXT_HELP}, "diagnosis_code": {"help_text": CLINICAL_TEXT_HELP}}
         # Uniqueness per payer is checked by the service, case-insensitively, with a clearer message.
         validators: list = []

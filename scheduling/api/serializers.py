@@ -8,7 +8,7 @@ from patients.models import Patient
 from scheduling import recurrence
 from scheduling.forms import clinicians
 from scheduling.models import Appointment, AppointmentSeries, ServiceType
-from spectrum.serializers import RoleFieldsMixin
+from spectrum.serializers import CLINICAL_TEXT_HELP, RoleFieldsMixin
 
 
 class ServiceTypeSerializer(serializers.ModelSerializer):
@@ -50,6 +50,7 @@ class AppointmentSerializer(RoleFieldsMixin, serializers.ModelSerializer):
             "status", "notes", "billing_code", "series", "original_date", "is_exception", "override_reason",
             "created_at", "updated_at", "created_by", "updated_by", "warnings", "has_started",
         ]  # fmt: skip
+        extra_kwargs = {"notes": {"help_text": CLINICAL_TEXT_HELP}}
         read_only_fields = [
             "end_time", "status", "billing_code", "series", "original_date", "is_exception", "created_at",
             "updated_at", "created_by", "updated_by",
