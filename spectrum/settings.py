@@ -228,8 +228,9 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # ModelBackend, with the session's user and each user's permission set cached across requests.
-    "accounts.backends.CachedPermissionsBackend",
+    # Django's own: the user and their permissions are read from the database on every request, so a
+    # deactivation or a role change counts from the next request, however it was made.
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
