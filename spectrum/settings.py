@@ -262,6 +262,8 @@ AXES_FAILURE_LIMIT = env_int("LOCKOUT_FAILURE_LIMIT", 5)
 LOCKOUT_ADDRESS_FAILURE_LIMIT = env_int("LOCKOUT_ADDRESS_FAILURE_LIMIT", 20)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOCKOUT_MINUTES", 15))
+# A successful sign-in forgets that account's failures from that address only (accounts.lockout); another
+# account's lock, and a lock on the whole address, end with the cool-off time or an administrator.
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_credentials"
 AXES_CLIENT_IP_CALLABLE = "spectrum.net.client_ip"

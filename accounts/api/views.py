@@ -14,11 +14,12 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.api.serializers import MeSerializer, UserSerializer
-from accounts.lockout import AccountLocked
+from accounts.lockout import AccountLocked, reset_account_attempts
 from accounts.models import User
 from accounts.permissions import IsAuthenticatedActive
 from audit import services as audit
 from spectrum.api import LoginRateThrottle
+from spectrum.net import client_ip
 
 
 class TokenObtainView(jwt_views.TokenObtainPairView):
@@ -38,6 +39,8 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
                 raise AccountLocked() from None
             raise
         user = User.objects.get(email=request.data.get("email", "").strip().lower())
+        # As the login page does (AXES_RESET_ON_SUCCESS): this account's failures from this address only.
+        reset_account_attempts(username=user.email, ip_address=client_ip(request))
         audit.record_security_event(request._request, "accounts.token.issued", user=user)
         return response
 
