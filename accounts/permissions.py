@@ -218,3 +218,8 @@ def patient_unwritable_fields(user: Any) -> set[str]:
 
 def can_view_change_history(user: Any) -> bool:
     return can_view_audit_log(user)
+
+
+def can_use_admin_site(user: Any) -> bool:
+    """Django's admin site (accounts, lockouts, reference data) is for active administrators only."""
+    return bool(user.is_authenticated and user.is_active and user.role == Role.ADMIN)

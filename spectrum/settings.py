@@ -120,7 +120,7 @@ if IS_PRODUCTION and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "spectrum.apps.SpectrumAdminConfig",  # django.contrib.admin with access from accounts.permissions
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

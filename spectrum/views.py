@@ -1,12 +1,10 @@
 import logging
 
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 logger = logging.getLogger(__name__)
@@ -56,8 +54,3 @@ def rate_limited(request: HttpRequest, exception: Exception | None = None) -> Ht
     response["Retry-After"] = "60"
     return response
 
-
-@login_not_required
-def admin_login(request: HttpRequest) -> HttpResponse:
-    """Send the admin site's sign-in to ours, so it shares the lockout, the rate limit and the audit trail."""
-    return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
