@@ -7,6 +7,7 @@ comment, in ``.env.example`` and in the README.
 
 import json
 import os
+import re
 import secrets
 import warnings
 from datetime import timedelta
@@ -52,6 +53,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None or value.strip() == "":
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_rates(name: str) -> dict[str, str]:
+    """``"admin=600/m, importer@clinic.org=5000/h"`` -> ``{"admin": "600/m", "importer@clinic.org": "5000/h"}``."""
+    rates = {}
+    for item in env_list(name):
+        who, _, rate = item.partition("=")
+        if not re.fullmatch(r"\d+/\d*[smhd]", rate.strip()):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not NAME=RATE with a rate such as 600/m or 5000/h.")
+        rates[who.strip().lower()] = rate.strip()
+    return rates
 
 
 def env_secret(name: str) -> str:
@@ -218,7 +230,14 @@ if IS_PRODUCTION and not REDIS_URL:
         "REDIS_URL is not set. Production needs a shared cache for rate limits (e.g. redis://127.0.0.1:6379/0)."
     )
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis must fail fast: Spectrum then runs degraded (spectrum.outages).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     # Correct for one process only: development and tests.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "spectrum"}}
@@ -249,9 +268,8 @@ SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 15 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Absolute ceiling for a session on the server, however active the user is.
 SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE", 12 * 60 * 60)
-# Sessions are kept in the database and read through the cache (Redis in production): one query less on
-# every request. Signing out or an expiry removes them from both.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database only, so signing in and staying signed in work while Redis is down.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Lockout (django-axes) --------------------------------------------------------------------------
 
@@ -276,7 +294,8 @@ AXES_VERBOSE = False
 # the audit trail all use it.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
-# --- Rate limits (django-ratelimit, on the shared cache) --------------------------------------------
+# --- Rate limits (django-ratelimit, on the shared cache; spectrum.ratelimit) ------------------------
+# Without the cache (Redis down) requests are let through until it is back: see spectrum.outages.
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_VIEW = "spectrum.views.rate_limited"
@@ -284,6 +303,10 @@ RATELIMIT_IP_META_KEY = "spectrum.net.client_ip"
 RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10/m")
 RATELIMIT_API_READ = env_str("RATELIMIT_API_READ", "300/m")
 RATELIMIT_API_WRITE = env_str("RATELIMIT_API_WRITE", "60/m")
+# Write limits for bulk clients (integration scripts), per role and per user (by email); a user's own
+# limit wins over their role's, which wins over RATELIMIT_API_WRITE. E.g. "admin=600/m".
+RATELIMIT_API_WRITE_BY_ROLE = env_rates("RATELIMIT_API_WRITE_BY_ROLE")
+RATELIMIT_API_WRITE_BY_USER = env_rates("RATELIMIT_API_WRITE_BY_USER")
 SILENCED_SYSTEM_CHECKS = [
     # django-ratelimit warns about every cache but Memcached. Redis is atomic and shared, which is what
     # it needs; LocMem (no REDIS_URL) is only used by single-process development and tests.
