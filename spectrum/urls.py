@@ -29,3 +29,6 @@ urlpatterns = [
     # The docs page is for signed-in staff: anonymous visitors go to the login page like everywhere else.
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
 ]
+
+# 503 while the database or the cache is unreachable, JSON for the API (spectrum.outages).
+handler500 = "spectrum.views.server_error"
