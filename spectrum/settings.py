@@ -298,6 +298,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Without the cache (Redis down) requests are let through until it is back: see spectrum.outages.
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+# When django-ratelimit itself cannot count (a cache error it swallows), let the request through too.
+RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "spectrum.views.rate_limited"
 RATELIMIT_IP_META_KEY = "spectrum.net.client_ip"
 RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10/m")
