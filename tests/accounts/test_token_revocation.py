@@ -117,6 +117,21 @@ def test_deactivation_ends_every_api_sign_in(admin_user, staff_user, password):
     assert me(tokens).status_code == 401
 
 
+def test_deactivation_in_the_admin_site_ends_every_api_sign_in(client, admin_user, staff_user, password):
+    tokens = sign_in(staff_user, password)
+    client.force_login(admin_user)
+    response = client.post(
+        f"/admin/accounts/user/{staff_user.pk}/change/",
+        {"email": staff_user.email, "full_name": staff_user.full_name, "role": Role.NURSE},  # is_active unticked
+    )
+    assert response.status_code == 302, response.content
+    staff_user.refresh_from_db()
+    assert not staff_user.is_active and staff_user.role == Role.NURSE
+
+    assert usable_refresh_tokens(staff_user) == 0
+    assert refresh(tokens).status_code == 401
+
+
 def test_a_role_change_ends_every_api_sign_in(admin_user, staff_user, password):
     tokens = sign_in(staff_user, password)
     client = APIClient()
