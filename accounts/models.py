@@ -98,27 +98,28 @@ class User(AbstractBaseUser, PermissionsMixin):
             super().save(*args, **kwargs)  # e.g. last_login
             return
         with transaction.atomic():
-            credentials_changed = self._credentials_changed()
+            changes = self._credential_changes()
             super().save(*args, **kwargs)
             if update_fields is None or "role" in update_fields:
                 self.sync_role_group()
-            if credentials_changed:
+            if changes:
                 from accounts.tokens import revoke_refresh_tokens
 
-                revoke_refresh_tokens(self)
+                revoke_refresh_tokens(self, because=changes)
 
-    def _credentials_changed(self) -> bool:
-        """Whether this save changes the password, deactivates the user or changes the role."""
+    def _credential_changes(self) -> list[str]:
+        """What this save changes of the password, the active flag (deactivation) and the role."""
         if self._state.adding or self.pk is None:
-            return False
+            return []
         stored = type(self).objects.filter(pk=self.pk).values(*self.CREDENTIAL_FIELDS).first()
         if stored is None:
-            return False
-        return (
-            stored["password"] != self.password
-            or (stored["is_active"] and not self.is_active)
-            or stored["role"] != self.role
-        )
+            return []
+        changes = {
+            "password": stored["password"] != self.password,
+            "deactivated": stored["is_active"] and not self.is_active,
+            "role": stored["role"] != self.role,
+        }
+        return [change for change, happened in changes.items() if happened]
 
     def sync_role_group(self) -> None:
         group, _ = Group.objects.get_or_create(name=self.role)

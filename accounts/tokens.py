@@ -80,14 +80,21 @@ class TokenBlacklistSerializer(jwt_serializers.TokenBlacklistSerializer):
     token_class = SignInRefreshToken
 
 
-def revoke_refresh_tokens(user: Any) -> int:
-    """Blacklist every refresh token of ``user`` that could still be used; return how many.
+def revoke_refresh_tokens(user: Any, *, because: list[str]) -> int:
+    """Blacklist every refresh token of ``user`` that could still be used, and audit it; return how many.
 
-    Runs in the caller's transaction (``User.save()``), so a rolled-back change revokes nothing.
+    ``because`` names what changed (``password``, ``deactivated``, ``role``). Runs in the caller's
+    transaction (``User.save()``), so a rolled-back change revokes nothing.
     """
+    from audit import services as audit
+
     usable = OutstandingToken.objects.filter(
         user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
     ).values_list("pk", flat=True)
     revoked = [BlacklistedToken(token_id=pk) for pk in usable]
-    BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
+    if revoked:
+        BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
+        audit.record(
+            event="accounts.user.tokens_revoked", target=user, data={"tokens": len(revoked), "because": because}
+        )
     return len(revoked)

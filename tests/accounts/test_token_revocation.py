@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import Role, User
+from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +91,8 @@ def test_a_new_password_ends_every_api_sign_in(client, admin_user, nurse_user, p
         change_password_in_code(nurse_user)
 
     assert usable_refresh_tokens(nurse_user) == 0
+    entry = AuditEvent.objects.get(event="accounts.user.tokens_revoked", object_pk=str(nurse_user.pk))
+    assert entry.additional_data == {"tokens": 2, "because": ["password"]}
     for tokens in (first, second):
         assert refresh(tokens).status_code == 401
         assert me(tokens).status_code == 401
@@ -129,6 +132,9 @@ def test_deactivation_in_the_admin_site_ends_every_api_sign_in(client, admin_use
     assert not staff_user.is_active and staff_user.role == Role.NURSE
 
     assert usable_refresh_tokens(staff_user) == 0
+    entry = AuditEvent.objects.get(event="accounts.user.tokens_revoked", object_pk=str(staff_user.pk))
+    assert entry.additional_data["because"] == ["deactivated", "role"]
+    assert entry.actor == admin_user
     assert refresh(tokens).status_code == 401
 
 
