@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and roles"
+
+    def ready(self) -> None:
+        # drf-spectacular finds schema extensions by their being imported.
+        from accounts.api import schema  # noqa: F401

@@ -209,3 +209,10 @@ def test_token_endpoints_answer_a_body_that_is_not_an_object_with_400(api_client
     response = api_client.post(endpoint, body, content_type="application/json")
     assert response.status_code == 400
     assert isinstance(response.json(), dict)
+
+
+def test_the_schema_documents_the_tokens_sign_in_and_refresh_return(client, admin_user):
+    client.force_login(admin_user)
+    schemas = client.get("/api/schema/?format=json").json()["components"]["schemas"]
+    assert {"access", "refresh"} <= set(schemas["TokenObtainPair"]["properties"])
+    assert {"access", "refresh"} <= set(schemas["TokenRefresh"]["properties"])
