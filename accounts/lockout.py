@@ -3,7 +3,8 @@
 from typing import Any
 
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_failure_limit
+from axes.helpers import get_client_username, get_failure_limit
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -47,6 +48,28 @@ class SpectrumAxesHandler(AxesDatabaseHandler):
         if address_failures >= settings.LOCKOUT_ADDRESS_FAILURE_LIMIT:
             return max(pair_failures, get_failure_limit(request, credentials))
         return pair_failures
+
+    def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        """On a successful sign-in (``AXES_RESET_ON_SUCCESS``), forget only that account's failures.
+
+        Axes would delete every attempt matching any lockout parameter, the address's included: a
+        sign-in as oneself would then clear another account's lock from the same address.
+        """
+        return reset_account_attempts(
+            username=get_client_username(request, credentials), ip_address=request.axes_ip_address
+        )
+
+
+def reset_account_attempts(*, username: str | None, ip_address: str) -> int:
+    """Forget the failed sign-ins of one account from one address, after it signed in from there.
+
+    Other accounts' failures stay, and so does a lock on the whole address (which refuses the sign-in
+    before this runs): only the cool-off time or an administrator (``axes_reset``) clears those.
+    """
+    if not username:
+        return 0
+    deleted, _ = AccessAttempt.objects.filter(username=username, ip_address=ip_address).delete()
+    return deleted
 
 
 def username_from_credentials(request: HttpRequest, credentials: dict | None) -> str | None:

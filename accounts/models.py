@@ -82,17 +82,44 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = normalize_email(self.email)
 
+    # A change to any of these ends the user's API sign-ins (their refresh tokens are revoked).
+    CREDENTIAL_FIELDS = ("password", "is_active", "role")
+
     def save(self, *args, **kwargs) -> None:
-        """Keep the login normalised and the role's group (which carries the permissions) in step."""
+        """Keep the login normalised and the role's group (which carries the permissions) in step.
+
+        A new password, a deactivation or a role change also revokes every refresh token of the user,
+        whichever path made it (admin site, API, pages, management commands).
+        """
         self.email = normalize_email(self.email)
         self.is_staff = self.role == Role.ADMIN
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "role" not in update_fields:
-            super().save(*args, **kwargs)  # e.g. last_login: the role did not change
+        if update_fields is not None and not set(update_fields) & set(self.CREDENTIAL_FIELDS):
+            super().save(*args, **kwargs)  # e.g. last_login
             return
         with transaction.atomic():
+            changes = self._credential_changes()
             super().save(*args, **kwargs)
-            self.sync_role_group()
+            if update_fields is None or "role" in update_fields:
+                self.sync_role_group()
+            if changes:
+                from accounts.tokens import revoke_refresh_tokens
+
+                revoke_refresh_tokens(self, because=changes)
+
+    def _credential_changes(self) -> list[str]:
+        """What this save changes of the password, the active flag (deactivation) and the role."""
+        if self._state.adding or self.pk is None:
+            return []
+        stored = type(self).objects.filter(pk=self.pk).values(*self.CREDENTIAL_FIELDS).first()
+        if stored is None:
+            return []
+        changes = {
+            "password": stored["password"] != self.password,
+            "deactivated": stored["is_active"] and not self.is_active,
+            "role": stored["role"] != self.role,
+        }
+        return [change for change, happened in changes.items() if happened]
 
     def sync_role_group(self) -> None:
         group, _ = Group.objects.get_or_create(name=self.role)

@@ -257,3 +257,8 @@ def unwritable_fields(user: Any, model: Any) -> frozenset[str]:
     if can_change_clinical_text(user):
         return hidden_fields(user, model)
     return CLINICAL_TEXT_FIELDS.get(label, frozenset())
+
+
+def can_use_admin_site(user: Any) -> bool:
+    """Django's admin site (accounts, lockouts, reference data) is for active administrators only."""
+    return bool(user.is_authenticated and user.is_active and user.role == Role.ADMIN)

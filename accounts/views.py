@@ -4,22 +4,28 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
-from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import LoginForm
 from audit import services as audit
-
-
-def login_rate(group: str, request) -> str:
-    return settings.RATELIMIT_LOGIN
+from spectrum import ratelimit
+from spectrum.net import client_ip
 
 
 @method_decorator(login_not_required, name="dispatch")
-@method_decorator(ratelimit(group="login", key="ip", rate=login_rate, method="POST", block=True), name="dispatch")
 class LoginView(auth_views.LoginView):
+    """Sign-in attempts are limited per client address (RATELIMIT_LOGIN), together with the token endpoints."""
+
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        retry_after = ratelimit.count_request(
+            request, group="login", key=lambda group, request: client_ip(request), rate=settings.RATELIMIT_LOGIN
+        )
+        if retry_after is not None:
+            return ratelimit.too_many_requests(request, retry_after)
+        return super().post(request, *args, **kwargs)
 
 
 class LogoutView(auth_views.LogoutView):

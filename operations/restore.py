@@ -27,7 +27,6 @@ from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.db import DatabaseError, connections, transaction
 
-from accounts.backends import forget_cached_accounts
 from audit import services as audit
 from operations import archive, conf, postgres, tables
 from operations.models import DataOperation
@@ -138,7 +137,6 @@ def restore_backup(
         # Content type ids may differ between the old and the restored rows.
         ContentType.objects.clear_cache()
         _forget_cached_sessions(sessions_before, using)
-        forget_cached_accounts()  # the restored users, groups and memberships decide, not cached copies
     if header["method"] == "pg_dump":
         _verify(inventory, trailer, using)
         result.undecryptable = tables.undecryptable_columns(using)

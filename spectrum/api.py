@@ -5,7 +5,6 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import pagination, renderers
 from rest_framework.exceptions import Throttled
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.utils import encoders
 
+from spectrum import ratelimit
 from spectrum.exceptions import DomainError
 from spectrum.net import client_ip
 
@@ -72,7 +72,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 class RatelimitThrottle(BaseThrottle):
     """A DRF throttle counted by django-ratelimit on the shared cache, so every instance sees one count.
 
-    DRF turns a refusal into 429 with ``Retry-After``.
+    DRF turns a refusal into 429 with ``Retry-After`` (``spectrum.ratelimit``: a client that waits that
+    long is let through).
     """
 
     group: str = ""
@@ -85,17 +86,16 @@ class RatelimitThrottle(BaseThrottle):
         return getattr(settings, self.rate_setting)
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        usage = get_usage(request, group=self.group_for(request), key=self.key, rate=self.rate(request), increment=True)
-        if usage is None:  # rate limiting is switched off
-            return True
-        self.time_left = usage["time_left"]
-        return not usage["should_limit"]
+        self.retry_after = ratelimit.count_request(
+            request, group=self.group_for(request), key=self.key, rate=self.rate(request)
+        )
+        return self.retry_after is None
 
     def group_for(self, request: Any) -> str:
         return self.group
 
     def wait(self) -> float | None:
-        return max(1, getattr(self, "time_left", 60))
+        return self.retry_after
 
 
 class LoginRateThrottle(RatelimitThrottle):
@@ -118,4 +118,6 @@ class UserRateThrottle(RatelimitThrottle):
         return "api-read" if request.method in SAFE_METHODS else "api-write"
 
     def rate(self, request: Any) -> str:
-        return settings.RATELIMIT_API_READ if request.method in SAFE_METHODS else settings.RATELIMIT_API_WRITE
+        if request.method in SAFE_METHODS:
+            return settings.RATELIMIT_API_READ
+        return ratelimit.api_write_rate(getattr(request, "user", None))

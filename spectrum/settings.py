@@ -7,6 +7,7 @@ comment, in ``.env.example`` and in the README.
 
 import json
 import os
+import re
 import secrets
 import warnings
 from datetime import timedelta
@@ -52,6 +53,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None or value.strip() == "":
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_rates(name: str) -> dict[str, str]:
+    """``"admin=600/m, importer@clinic.org=5000/h"`` -> ``{"admin": "600/m", "importer@clinic.org": "5000/h"}``."""
+    rates = {}
+    for item in env_list(name):
+        who, _, rate = item.partition("=")
+        if not re.fullmatch(r"\d+/\d*[smhd]", rate.strip()):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not NAME=RATE with a rate such as 600/m or 5000/h.")
+        rates[who.strip().lower()] = rate.strip()
+    return rates
 
 
 def env_secret(name: str) -> str:
@@ -120,7 +132,7 @@ if IS_PRODUCTION and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "spectrum.apps.SpectrumAdminConfig",  # django.contrib.admin with access from accounts.permissions
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -218,7 +230,14 @@ if IS_PRODUCTION and not REDIS_URL:
         "REDIS_URL is not set. Production needs a shared cache for rate limits (e.g. redis://127.0.0.1:6379/0)."
     )
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis must fail fast: Spectrum then runs degraded (spectrum.outages).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     # Correct for one process only: development and tests.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "spectrum"}}
@@ -228,8 +247,9 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # ModelBackend, with the session's user and each user's permission set cached across requests.
-    "accounts.backends.CachedPermissionsBackend",
+    # Django's own: the user and their permissions are read from the database on every request, so a
+    # deactivation or a role change counts from the next request, however it was made.
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -248,9 +268,8 @@ SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 15 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Absolute ceiling for a session on the server, however active the user is.
 SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE", 12 * 60 * 60)
-# Sessions are kept in the database and read through the cache (Redis in production): one query less on
-# every request. Signing out or an expiry removes them from both.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database only, so signing in and staying signed in work while Redis is down.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Lockout (django-axes) --------------------------------------------------------------------------
 
@@ -261,6 +280,8 @@ AXES_FAILURE_LIMIT = env_int("LOCKOUT_FAILURE_LIMIT", 5)
 LOCKOUT_ADDRESS_FAILURE_LIMIT = env_int("LOCKOUT_ADDRESS_FAILURE_LIMIT", 20)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOCKOUT_MINUTES", 15))
+# A successful sign-in forgets that account's failures from that address only (accounts.lockout); another
+# account's lock, and a lock on the whole address, end with the cool-off time or an administrator.
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_credentials"
 AXES_CLIENT_IP_CALLABLE = "spectrum.net.client_ip"
@@ -273,14 +294,21 @@ AXES_VERBOSE = False
 # the audit trail all use it.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
-# --- Rate limits (django-ratelimit, on the shared cache) --------------------------------------------
+# --- Rate limits (django-ratelimit, on the shared cache; spectrum.ratelimit) ------------------------
+# Without the cache (Redis down) requests are let through until it is back: see spectrum.outages.
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+# When django-ratelimit itself cannot count (a cache error it swallows), let the request through too.
+RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "spectrum.views.rate_limited"
 RATELIMIT_IP_META_KEY = "spectrum.net.client_ip"
 RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10/m")
 RATELIMIT_API_READ = env_str("RATELIMIT_API_READ", "300/m")
 RATELIMIT_API_WRITE = env_str("RATELIMIT_API_WRITE", "60/m")
+# Write limits for bulk clients (integration scripts), per role and per user (by email); a user's own
+# limit wins over their role's, which wins over RATELIMIT_API_WRITE. E.g. "admin=600/m".
+RATELIMIT_API_WRITE_BY_ROLE = env_rates("RATELIMIT_API_WRITE_BY_ROLE")
+RATELIMIT_API_WRITE_BY_USER = env_rates("RATELIMIT_API_WRITE_BY_USER")
 SILENCED_SYSTEM_CHECKS = [
     # django-ratelimit warns about every cache but Memcached. Redis is atomic and shared, which is what
     # it needs; LocMem (no REDIS_URL) is only used by single-process development and tests.
@@ -316,11 +344,19 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+# A refresh token lasts JWT_REFRESH_HOURS and each use rotates it; the whole family (from one sign-in)
+# ends JWT_REFRESH_ABSOLUTE_HOURS after the sign-in, however often it was rotated (accounts.tokens).
+JWT_REFRESH_ABSOLUTE_HOURS = env_int("JWT_REFRESH_ABSOLUTE_HOURS", 12)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(hours=env_int("JWT_REFRESH_HOURS", 8)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a hash of the password: a new password ends every token issued before it at once.
+    "CHECK_REVOKE_TOKEN": True,
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.tokens.TokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.tokens.TokenRefreshSerializer",
+    "TOKEN_BLACKLIST_SERIALIZER": "accounts.tokens.TokenBlacklistSerializer",
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),

@@ -5,10 +5,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from spectrum import views
 
-admin.site.site_header = "Spectrum administration"
-admin.site.site_title = "Spectrum admin"
-admin.site.index_title = "Clinic data and accounts"
-
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("patients.api.urls")),
@@ -27,10 +23,12 @@ urlpatterns = [
     path("authorizations/", include("authorizations.urls")),
     # /exports/<what>.<format> (list-page downloads) and /metrics (Prometheus).
     path("", include("operations.urls")),
-    path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The docs page is for signed-in staff: anonymous visitors go to the login page like everywhere else.
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
 ]
+
+# 503 while the database or the cache is unreachable, JSON for the API (spectrum.outages).
+handler500 = "spectrum.views.server_error"

@@ -1,13 +1,15 @@
 import logging
+import sys
 
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.views import defaults
 from django.views.decorators.http import require_GET
+
+from spectrum import outages, ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -26,38 +28,48 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness and readiness for load balancers and Docker: no authentication, no PHI."""
+    """Liveness and readiness for load balancers and Docker: no authentication, no PHI.
+
+    Names each dependency that is down. Without the database Spectrum cannot serve (503); without the
+    cache it serves degraded (200, ``"status": "degraded"``, see ``spectrum.outages``).
+    """
     checks = {"database": "ok", "cache": "ok"}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
-        logger.exception("Health check: database unreachable")
+        logger.warning("Health check: database unreachable")
         checks["database"] = "error"
     try:
         cache.set("health-check", "ok", 5)
         if cache.get("health-check") != "ok":
             raise RuntimeError("cache did not return the value it was given")
-    except Exception:  # noqa: BLE001  (any cache failure means "not ready")
-        logger.exception("Health check: cache unreachable")
+    except Exception:  # noqa: BLE001  (any cache failure means degraded)
+        logger.warning("Health check: cache unreachable")
         checks["cache"] = "error"
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    if checks["database"] != "ok":
+        return JsonResponse({"status": "error", **checks}, status=503)
+    return JsonResponse({"status": "ok" if checks["cache"] == "ok" else "degraded", **checks})
 
 
 @login_not_required
 def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """django-ratelimit's refusal (``RATELIMIT_VIEW``): 429 with Retry-After, as a page or as JSON."""
+    """django-ratelimit's refusal for its decorators (``RATELIMIT_VIEW``), which do not say when their
+    window ends: 60 seconds outlasts any per-minute window. Spectrum's own limits use ``spectrum.ratelimit``.
+    """
+    return ratelimit.too_many_requests(request, 60)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: 503 while the database or the cache is unreachable (``spectrum.outages``), else 500.
+
+    Django calls it while handling the exception, so ``sys.exc_info()`` holds it.
+    """
+    dependency = outages.unavailable_dependency(sys.exc_info()[1])
+    if dependency is not None:
+        logger.error("The %s is unreachable: answering 503", dependency)
+        return outages.service_unavailable(request)
     if request.path.startswith("/api/"):
-        response: HttpResponse = JsonResponse({"detail": "Too many requests. Wait a minute and try again."}, status=429)
-    else:
-        response = render(request, "errors/429.html", status=429)
-    response["Retry-After"] = "60"
-    return response
-
-
-@login_not_required
-def admin_login(request: HttpRequest) -> HttpResponse:
-    """Send the admin site's sign-in to ours, so it shares the lockout, the rate limit and the audit trail."""
-    return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
+        return JsonResponse({"detail": "Something went wrong on our side. Nothing was saved."}, status=500)
+    return defaults.server_error(request)

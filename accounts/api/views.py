@@ -1,5 +1,3 @@
-import contextlib
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -9,16 +7,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.api.serializers import MeSerializer, UserSerializer
-from accounts.lockout import AccountLocked
+from accounts.lockout import AccountLocked, reset_account_attempts
 from accounts.models import User
 from accounts.permissions import IsAuthenticatedActive
+from accounts.tokens import SignInRefreshToken
 from audit import services as audit
 from spectrum.api import LoginRateThrottle
+from spectrum.net import client_ip
 
 
 class TokenObtainView(jwt_views.TokenObtainPairView):
@@ -38,6 +36,8 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
                 raise AccountLocked() from None
             raise
         user = User.objects.get(email=request.data.get("email", "").strip().lower())
+        # As the login page does (AXES_RESET_ON_SUCCESS): this account's failures from this address only.
+        reset_account_attempts(username=user.email, ip_address=client_ip(request))
         audit.record_security_event(request._request, "accounts.token.issued", user=user)
         return response
 
@@ -49,7 +49,7 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
 
     def post(self, request: Request, *args, **kwargs) -> Response:
         response = super().post(request, *args, **kwargs)
-        user_id = RefreshToken(response.data["refresh"]).payload.get("user_id")
+        user_id = SignInRefreshToken(response.data["refresh"], verify=False).payload.get("user_id")
         audit.record_security_event(
             request._request, "accounts.token.refreshed", user=User.objects.filter(pk=user_id).first()
         )
@@ -62,10 +62,10 @@ class TokenRevokeView(jwt_views.TokenBlacklistView):
     throttle_classes = [LoginRateThrottle]
 
     def post(self, request: Request, *args, **kwargs) -> Response:
-        user_id = None
-        with contextlib.suppress(TokenError):  # the parent answers invalid tokens with 401
-            user_id = RefreshToken(request.data.get("refresh", "")).payload.get("user_id")
+        # The parent answers a body that is not an object, or has no token, with 400 and a bad token with 401.
         response = super().post(request, *args, **kwargs)
+        # Blacklisted just now, so read without verifying again (the signature was checked above).
+        user_id = SignInRefreshToken(request.data["refresh"], verify=False).payload.get("user_id")
         audit.record_security_event(
             request._request, "accounts.token.revoked", user=User.objects.filter(pk=user_id).first()
         )
