@@ -31,14 +31,22 @@ AUTHORIZATION_WRITE = AUTHORIZATION_READ | {"authorizations.add_authorization", 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Everything, including the administrators-only operations.export_data and operations.view_metrics.
     Role.ADMIN: {"*"},
-    Role.DOCTOR: PATIENT_EDITING | PATIENT_CLINICAL | {"patients.deactivate_patient"}
-    | SCHEDULING_BOOKING | {"scheduling.override_conflict"} | AUTHORIZATION_WRITE,
-    Role.NURSE: PATIENT_EDITING | PATIENT_CLINICAL | SCHEDULING_BOOKING | {"scheduling.override_conflict"}
+    Role.DOCTOR: PATIENT_EDITING
+    | PATIENT_CLINICAL
+    | {"patients.deactivate_patient"}
+    | SCHEDULING_BOOKING
+    | {"scheduling.override_conflict"}
+    | AUTHORIZATION_WRITE,
+    Role.NURSE: PATIENT_EDITING
+    | PATIENT_CLINICAL
+    | SCHEDULING_BOOKING
+    | {"scheduling.override_conflict"}
     | AUTHORIZATION_READ,
     Role.STAFF: PATIENT_EDITING | SCHEDULING_BOOKING | AUTHORIZATION_READ,
     # Reads everything except the SSN (not even masked); writes nothing.
     Role.READ_ONLY: {"audit.view_auditevent", "patients.view_patient", "patients.view_clinical"}
-    | SCHEDULING_READ | AUTHORIZATION_READ,
+    | SCHEDULING_READ
+    | AUTHORIZATION_READ,
 }
 
 
