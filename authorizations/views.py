@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import permissions
 from audit import services as audit
 from authorizations import reports, selectors, services
 from authorizations.forms import AuthorizationFilterForm, AuthorizationForm, PeriodForm
@@ -18,38 +19,23 @@ from scheduling import selectors as scheduling_selectors
 from spectrum.pagination import LargeTablePaginator
 
 
-def _require(user: Any, permission: str) -> None:
-    if not user.has_perm(permission):
+def _require(allowed: bool) -> None:
+    if not allowed:
         raise PermissionDenied
-
-
-def filter_authorizations(authorizations, data: dict[str, Any]):
-    """The list's filters, shared by the page and the API."""
-    if data.get("status"):
-        authorizations = authorizations.filter(status=data["status"])
-    if data.get("service_type"):
-        authorizations = authorizations.filter(service_types=data["service_type"]).distinct()
-    if data.get("payer"):
-        authorizations = authorizations.filter(payer__icontains=data["payer"])
-    if data.get("expiring_within_days") is not None:
-        authorizations = selectors.expiring_within(authorizations, data["expiring_within_days"])
-    if data.get("patient"):
-        authorizations = authorizations.filter(patient=data["patient"])
-    return authorizations
 
 
 @require_GET
 def authorization_list(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "authorizations.view_authorization")
+    _require(permissions.can_view_authorizations(request.user))
     form = AuthorizationFilterForm(request.GET or None)
     authorizations = selectors.listing(request.user).order_by("end_date", "id")
     if form.is_valid():
-        authorizations = filter_authorizations(authorizations, form.cleaned_data)
+        authorizations = selectors.filter_authorizations(authorizations, form.cleaned_data)
     page = LargeTablePaginator(authorizations, 50).page(request.GET.get("page") or 1) if not form.errors else None
     context = {
         "form": form,
         "page": page,
-        "can_add": request.user.has_perm("authorizations.add_authorization"),
+        "can_add": permissions.can_add_authorizations(request.user),
         "today": timezone.localdate(),
     }
     return render(request, "authorizations/authorization_list.html", context)
@@ -68,7 +54,7 @@ def _patient_for(request: HttpRequest, patient_id: Any):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def authorization_create(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "authorizations.add_authorization")
+    _require(permissions.can_add_authorizations(request.user))
     patient = _patient_for(request, request.GET.get("patient") or request.POST.get("patient"))
     form = AuthorizationForm(request.POST or None, initial={"patient": patient.pk}, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -92,7 +78,7 @@ def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
     authorization = selectors.listing(request.user).filter(pk=pk).first()
     if authorization is None:
         raise Http404("No such authorization.")
-    can_change = request.user.has_perm("authorizations.change_authorization")
+    can_change = permissions.can_change_authorizations(request.user)
     if request.method == "POST" and not can_change:
         raise PermissionDenied
     service_types = list(authorization.service_types.all())
@@ -146,7 +132,7 @@ def _csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> Ht
 
 @require_GET
 def report_utilisation(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "authorizations.view_authorization")
+    _require(permissions.can_view_authorizations(request.user))
     form = _period(request)
     rows = (
         reports.utilisation(request.user, form.cleaned_data["date_from"], form.cleaned_data["date_to"])
@@ -184,7 +170,7 @@ def report_utilisation(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def report_attendance(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "scheduling.view_appointment")
+    _require(permissions.can_view_attendance_report(request.user))
     form = _period(request)
     tables = {"by_patient": [], "by_service": []}
     if form.is_valid():

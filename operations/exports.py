@@ -144,14 +144,13 @@ def appointments_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
 def authorizations_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
     from authorizations import selectors
     from authorizations.forms import AuthorizationFilterForm
-    from authorizations.views import filter_authorizations
 
     form = AuthorizationFilterForm(_query(params))
     if not form.is_valid():
         raise ExportError(_errors(form.errors))
     filters = dict(form.cleaned_data)
     filters["patient"] = _patient_id(user, params.get("patient"))
-    authorizations = filter_authorizations(selectors.listing(user), filters)
+    authorizations = selectors.filter_authorizations(selectors.listing(user), filters)
     # A date range selects the authorizations whose window overlaps it.
     if (start := _date(params, "date_from")) is not None:
         authorizations = authorizations.filter(end_date__gte=start)

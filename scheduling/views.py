@@ -1,5 +1,4 @@
 import datetime
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -13,10 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from accounts import permissions
+from accounts.permissions import Actor
 from patients import selectors as patient_selectors
 from scheduling import rendering, selectors, services
-from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm, clinicians
+from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm
 from scheduling.models import Appointment, AppointmentSeries, ServiceType, clinic_now
 from spectrum.exceptions import DomainError
 from spectrum.links import url_maker
@@ -25,12 +27,12 @@ Status = Appointment.Status
 DAY_PAGE_SIZE = 50
 
 
-def _require(user: Any, permission: str) -> None:
-    if not user.has_perm(permission):
+def _require(allowed: bool) -> None:
+    if not allowed:
         raise PermissionDenied
 
 
-def get_appointment_for_user(user: Any, pk: int, *, write: bool = False) -> Appointment:
+def get_appointment_for_user(user: Actor, pk: int, *, write: bool = False) -> Appointment:
     appointment = (
         selectors.appointments_visible_to(user)
         .select_related("patient", "service_type", "clinician", "series")
@@ -39,7 +41,7 @@ def get_appointment_for_user(user: Any, pk: int, *, write: bool = False) -> Appo
     )
     if appointment is None:
         raise Http404("No such appointment.")
-    if write and not user.has_perm("scheduling.change_appointment"):
+    if write and not permissions.can_change_appointments(user):
         raise PermissionDenied
     return appointment
 
@@ -78,7 +80,7 @@ def _calendar_filters(request: HttpRequest) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     clinician_id = request.GET.get("clinician", "")
     if clinician_id.isdigit():
-        filters["clinician"] = clinicians().filter(pk=clinician_id).first()
+        filters["clinician"] = selectors.clinicians().filter(pk=clinician_id).first()
     service_id = request.GET.get("service_type", "")
     if service_id.isdigit():
         filters["service_type"] = ServiceType.objects.filter(pk=service_id).first()
@@ -87,7 +89,7 @@ def _calendar_filters(request: HttpRequest) -> dict[str, Any]:
 
 def _filter_context(request: HttpRequest, filters: dict[str, Any]) -> dict[str, Any]:
     return {
-        "clinician_choices": clinicians(),
+        "clinician_choices": selectors.clinicians(),
         "service_type_choices": ServiceType.objects.order_by("code"),
         "selected_clinician": filters.get("clinician"),
         "selected_service_type": filters.get("service_type"),
@@ -99,7 +101,7 @@ def _filter_context(request: HttpRequest, filters: dict[str, Any]) -> dict[str, 
 
 @require_GET
 def calendar_month(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "scheduling.view_appointment")
+    _require(permissions.can_view_schedule(request.user))
     today = timezone.localdate()
     try:
         month = datetime.datetime.strptime(request.GET.get("month", ""), "%Y-%m").date()
@@ -131,7 +133,7 @@ def calendar_month(request: HttpRequest) -> HttpResponse:
 
 def _booking_context(request: HttpRequest, day: datetime.date) -> dict[str, Any]:
     """The calendar pages only need to know whether to offer booking; the form loads when opened."""
-    return {"can_book": request.user.has_perm("scheduling.add_appointment"), "booking_date": day}
+    return {"can_book": permissions.can_book_appointments(request.user), "booking_date": day}
 
 
 def _booking_form(user: Any, day: datetime.date) -> AppointmentForm:
@@ -140,7 +142,7 @@ def _booking_form(user: Any, day: datetime.date) -> AppointmentForm:
 
 @require_GET
 def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
-    _require(request.user, "scheduling.view_appointment")
+    _require(permissions.can_view_schedule(request.user))
     try:
         date = datetime.date.fromisoformat(day)
     except ValueError:
@@ -155,7 +157,7 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
         date=date
     )
     hidden = 0
-    if not request.user.has_perm("patients.reactivate_patient"):
+    if not permissions.can_view_inactive_patients(request.user):
         hidden = everyone.filter(patient__is_active=False).count()
     paginator.count = everyone.count() - hidden
     page = paginator.get_page(request.GET.get("page"))
@@ -166,7 +168,7 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
         "appointments": page.object_list,
         "rows": rendering.appointment_rows(
             page.object_list,
-            can_mark=request.user.has_perm("scheduling.change_appointment"),
+            can_mark=permissions.can_change_appointments(request.user),
             csrf_token=get_token(request),
         ),
         "page": page,
@@ -175,7 +177,7 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
         "following": date + datetime.timedelta(days=1),
         "today": timezone.localdate(),
         "closed_reason": closed,
-        "can_mark": request.user.has_perm("scheduling.change_appointment"),
+        "can_mark": permissions.can_change_appointments(request.user),
         **_filter_context(request, filters),
         **_booking_context(request, date),
     }
@@ -185,7 +187,7 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
 @require_GET
 def calendar_week(request: HttpRequest) -> HttpResponse:
     """A clinician's week (Monday to Friday) in time slots; defaults to the signed-in user's own week."""
-    _require(request.user, "scheduling.view_appointment")
+    _require(permissions.can_view_schedule(request.user))
     try:
         anchor = datetime.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
@@ -193,7 +195,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
     monday = anchor - datetime.timedelta(days=anchor.weekday())
     week = [monday + datetime.timedelta(days=offset) for offset in range(5)]
     clinician_id = request.GET.get("clinician") or str(request.user.pk)
-    clinician = clinicians().filter(pk=clinician_id).first() if clinician_id.isdigit() else None
+    clinician = selectors.clinicians().filter(pk=clinician_id).first() if clinician_id.isdigit() else None
     appointments = []
     if clinician is not None:
         appointments = list(
@@ -215,7 +217,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         "week": week,
         "grid": grid,
         "clinician": clinician,
-        "clinician_choices": clinicians(),
+        "clinician_choices": selectors.clinicians(),
         "previous": monday - datetime.timedelta(days=7),
         "following": monday + datetime.timedelta(days=7),
         "today": timezone.localdate(),
@@ -226,7 +228,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
 @require_GET
 def patient_picker(request: HttpRequest) -> HttpResponse:
     """Search-as-you-type for the booking dialog: a short list of matching active patients."""
-    _require(request.user, "scheduling.add_appointment")
+    _require(permissions.can_book_appointments(request.user))
     term = request.GET.get("q", "").strip()
     patients = []
     if len(term) >= 2:
@@ -244,7 +246,7 @@ def _form_errors(form, exc: ValidationError) -> None:
 @require_POST
 def appointment_preview(request: HttpRequest) -> HttpResponse:
     """The dates a series would book, with moves and conflicts (htmx fragment); nothing is saved."""
-    _require(request.user, "scheduling.add_appointment")
+    _require(permissions.can_book_appointments(request.user))
     form = AppointmentForm(request.POST, user=request.user)
     occurrences = None
     if form.is_valid():
@@ -261,7 +263,7 @@ def appointment_preview(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def appointment_create(request: HttpRequest) -> HttpResponse:
     """Book one appointment or a series. The calendar's dialog posts here with htmx; without JS it is a page."""
-    _require(request.user, "scheduling.add_appointment")
+    _require(permissions.can_book_appointments(request.user))
     if request.method != "POST":
         try:
             day = datetime.date.fromisoformat(request.GET.get("date", ""))
@@ -339,9 +341,7 @@ def _warn(request: HttpRequest, warnings: list) -> None:
 def _redirect_after_booking(request: HttpRequest, day: datetime.date) -> HttpResponse:
     url = reverse("scheduling:day", kwargs={"day": day.isoformat()})
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
+        return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
@@ -377,7 +377,7 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
                 if warnings
                 else {"text": "Status saved.", "level": "success"}
             )
-            response["HX-Trigger"] = json.dumps({"notify": notice})
+            trigger_client_event(response, "notify", notice)
         return response
     if error:
         messages.error(request, error)
@@ -416,10 +416,8 @@ def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def series_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request.user, "scheduling.change_appointmentseries")
-    series = AppointmentSeries.objects.filter(
-        pk=pk, patient__in=patient_selectors.patients_visible_to(request.user)
-    ).first()
+    _require(permissions.can_change_series(request.user))
+    series = AppointmentSeries.objects.visible_to(request.user).filter(pk=pk).first()
     if series is None:
         raise Http404("No such series.")
     try:

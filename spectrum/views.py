@@ -14,11 +14,12 @@ logger = logging.getLogger(__name__)
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from accounts import permissions
     from authorizations import selectors as authorizations
     from scheduling import selectors as scheduling
 
     context = {"schedule": scheduling.dashboard(request.user)}
-    if request.user.has_perm("authorizations.view_authorization"):
+    if permissions.can_view_authorizations(request.user):
         context["authorization_alerts"] = authorizations.alerts(request.user)
     return render(request, "dashboard.html", context)
 
