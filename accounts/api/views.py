@@ -1,10 +1,8 @@
 import contextlib
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -100,15 +98,9 @@ class UserViewSet(
         return User.objects.order_by(*self.ordering)
 
     def perform_create(self, serializer: UserSerializer) -> None:
-        try:
-            serializer.instance = services.create_user(actor=self.request.user, **serializer.validated_data)
-        except DjangoValidationError as exc:
-            raise DRFValidationError(exc.message_dict) from None
+        serializer.instance = services.create_user(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: UserSerializer) -> None:
-        try:
-            serializer.instance = services.update_user(
-                user=serializer.instance, actor=self.request.user, **serializer.validated_data
-            )
-        except DjangoValidationError as exc:
-            raise DRFValidationError(exc.message_dict) from None
+        serializer.instance = services.update_user(
+            user=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
