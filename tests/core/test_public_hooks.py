@@ -37,7 +37,7 @@ def test_patient_form_parses_input_without_touching_the_record():
             "city": "Hialeah",
             "gender": patient.gender,
             "marital_status": patient.marital_status,
-        },  # fmt: skip
+        },
         instance=patient,
         user=UserFactory(role=Role.DOCTOR),
     )
