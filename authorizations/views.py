@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -16,6 +16,7 @@ from authorizations.forms import AuthorizationFilterForm, AuthorizationForm, Per
 from authorizations.models import Authorization
 from patients import selectors as patient_selectors
 from scheduling import selectors as scheduling_selectors
+from spectrum.http import ClinicRequest
 from spectrum.pagination import LargeTablePaginator
 
 
@@ -25,7 +26,7 @@ def _require(allowed: bool) -> None:
 
 
 @require_GET
-def authorization_list(request: HttpRequest) -> HttpResponse:
+def authorization_list(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_view_authorizations(request.user))
     form = AuthorizationFilterForm(request.GET or None)
     authorizations = selectors.listing(request.user).order_by("end_date", "id")
@@ -41,7 +42,7 @@ def authorization_list(request: HttpRequest) -> HttpResponse:
     return render(request, "authorizations/authorization_list.html", context)
 
 
-def _patient_for(request: HttpRequest, patient_id: Any):
+def _patient_for(request: ClinicRequest, patient_id: Any):
     patient = (
         patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
         if str(patient_id).isdigit()
@@ -53,7 +54,7 @@ def _patient_for(request: HttpRequest, patient_id: Any):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def authorization_create(request: HttpRequest) -> HttpResponse:
+def authorization_create(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_add_authorizations(request.user))
     patient = _patient_for(request, request.GET.get("patient") or request.POST.get("patient"))
     form = AuthorizationForm(request.POST or None, initial={"patient": patient.pk}, user=request.user)
@@ -74,7 +75,7 @@ def authorization_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def authorization_edit(request: ClinicRequest, pk: int) -> HttpResponse:
     authorization = selectors.listing(request.user).filter(pk=pk).first()
     if authorization is None:
         raise Http404("No such authorization.")
@@ -98,19 +99,19 @@ def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Authorization saved.")
             return redirect(authorization.patient)
     if not can_change:
-        for field in form.fields.values():
-            field.disabled = True
+        for form_field in form.fields.values():
+            form_field.disabled = True
     context = {"form": form, "patient": authorization.patient, "authorization": authorization, "can_change": can_change}
     return render(request, "authorizations/authorization_form.html", context)
 
 
-def _period(request: HttpRequest) -> PeriodForm:
+def _period(request: ClinicRequest) -> PeriodForm:
     today = timezone.localdate()
     defaults = {"date_from": today.replace(day=1) - datetime.timedelta(days=60), "date_to": today}
     return PeriodForm(request.GET if "date_from" in request.GET else {k: v.isoformat() for k, v in defaults.items()})
 
 
-def _record_export(request: HttpRequest, report: str, rows: int, period: PeriodForm) -> None:
+def _record_export(request: ClinicRequest, report: str, rows: int, period: PeriodForm) -> None:
     """A report leaving the system is an export: recorded with what and how much (no PHI in the entry)."""
     period_data = {key: str(value) for key, value in period.cleaned_data.items()}
     audit.record(
@@ -131,7 +132,7 @@ def _csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> Ht
 
 
 @require_GET
-def report_utilisation(request: HttpRequest) -> HttpResponse:
+def report_utilisation(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_view_authorizations(request.user))
     form = _period(request)
     rows = (
@@ -169,10 +170,10 @@ def report_utilisation(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def report_attendance(request: HttpRequest) -> HttpResponse:
+def report_attendance(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_view_attendance_report(request.user))
     form = _period(request)
-    tables = {"by_patient": [], "by_service": []}
+    tables: dict[str, list[dict[str, Any]]] = {"by_patient": [], "by_service": []}
     if form.is_valid():
         appointments = scheduling_selectors.appointments_visible_to(request.user)
         tables = reports.attendance(appointments, form.cleaned_data["date_from"], form.cleaned_data["date_to"])

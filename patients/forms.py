@@ -34,12 +34,12 @@ class DiagnosisCodesField(forms.CharField):
     def prepare_value(self, value: Any) -> str:
         return ", ".join(value) if isinstance(value, list | tuple) else (value or "")
 
-    def to_python(self, value: Any) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # text in, a list of codes out
         text = super().to_python(value) or ""
         return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-WIDGETS = {
+WIDGETS: dict[str, type[forms.Widget] | forms.Widget] = {
     "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     "psr_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     "treatment_start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

@@ -4,7 +4,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -21,6 +21,7 @@ from scheduling import rendering, selectors, services
 from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm
 from scheduling.models import Appointment, AppointmentSeries, ServiceType, clinic_now
 from spectrum.exceptions import DomainError
+from spectrum.http import ClinicRequest
 from spectrum.links import url_maker
 
 Status = Appointment.Status
@@ -75,7 +76,7 @@ def _prepare_rows(appointments) -> None:
         )
 
 
-def _calendar_filters(request: HttpRequest) -> dict[str, Any]:
+def _calendar_filters(request: ClinicRequest) -> dict[str, Any]:
     """Clinician and service type filters from the query string (ignored when unknown)."""
     filters: dict[str, Any] = {}
     clinician_id = request.GET.get("clinician", "")
@@ -87,7 +88,7 @@ def _calendar_filters(request: HttpRequest) -> dict[str, Any]:
     return filters
 
 
-def _filter_context(request: HttpRequest, filters: dict[str, Any]) -> dict[str, Any]:
+def _filter_context(request: ClinicRequest, filters: dict[str, Any]) -> dict[str, Any]:
     return {
         "clinician_choices": selectors.clinicians(),
         "service_type_choices": ServiceType.objects.order_by("code"),
@@ -100,7 +101,7 @@ def _filter_context(request: HttpRequest, filters: dict[str, Any]) -> dict[str, 
 
 
 @require_GET
-def calendar_month(request: HttpRequest) -> HttpResponse:
+def calendar_month(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_view_schedule(request.user))
     today = timezone.localdate()
     try:
@@ -131,17 +132,17 @@ def calendar_month(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/calendar_month.html", context)
 
 
-def _booking_context(request: HttpRequest, day: datetime.date) -> dict[str, Any]:
+def _booking_context(request: ClinicRequest, day: datetime.date) -> dict[str, Any]:
     """The calendar pages only need to know whether to offer booking; the form loads when opened."""
     return {"can_book": permissions.can_book_appointments(request.user), "booking_date": day}
 
 
-def _booking_form(user: Any, day: datetime.date) -> AppointmentForm:
+def _booking_form(user: Actor, day: datetime.date) -> AppointmentForm:
     return AppointmentForm(initial={"date": day, "start_time": "10:00", "interval": 1}, user=user)
 
 
 @require_GET
-def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
+def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
     _require(permissions.can_view_schedule(request.user))
     try:
         date = datetime.date.fromisoformat(day)
@@ -185,7 +186,7 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
 
 
 @require_GET
-def calendar_week(request: HttpRequest) -> HttpResponse:
+def calendar_week(request: ClinicRequest) -> HttpResponse:
     """A clinician's week (Monday to Friday) in time slots; defaults to the signed-in user's own week."""
     _require(permissions.can_view_schedule(request.user))
     try:
@@ -226,7 +227,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def patient_picker(request: HttpRequest) -> HttpResponse:
+def patient_picker(request: ClinicRequest) -> HttpResponse:
     """Search-as-you-type for the booking dialog: a short list of matching active patients."""
     _require(permissions.can_book_appointments(request.user))
     term = request.GET.get("q", "").strip()
@@ -244,7 +245,7 @@ def _form_errors(form, exc: ValidationError) -> None:
 
 
 @require_POST
-def appointment_preview(request: HttpRequest) -> HttpResponse:
+def appointment_preview(request: ClinicRequest) -> HttpResponse:
     """The dates a series would book, with moves and conflicts (htmx fragment); nothing is saved."""
     _require(permissions.can_book_appointments(request.user))
     form = AppointmentForm(request.POST, user=request.user)
@@ -261,7 +262,7 @@ def appointment_preview(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def appointment_create(request: HttpRequest) -> HttpResponse:
+def appointment_create(request: ClinicRequest) -> HttpResponse:
     """Book one appointment or a series. The calendar's dialog posts here with htmx; without JS it is a page."""
     _require(permissions.can_book_appointments(request.user))
     if request.method != "POST":
@@ -269,7 +270,8 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             day = datetime.date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
             day = timezone.localdate()
-        context = {"can_book": True, "booking_form": _booking_form(request.user, day)}
+        booking_form = _booking_form(request.user, day)
+        context: dict[str, Any] = {"can_book": True, "booking_form": booking_form}
         patient_id = request.GET.get("patient", "")
         patient = (
             patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
@@ -277,7 +279,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             else None
         )
         if patient is not None:
-            context["booking_form"].initial["patient"] = patient.pk
+            booking_form.initial["patient"] = patient.pk
             context["chosen_patient"] = patient
         template = "scheduling/_booking_form.html" if request.htmx else "scheduling/appointment_new.html"
         return render(request, template, context)
@@ -292,7 +294,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
                 )
                 count = series.occurrences.count()
                 messages.success(request, f"Booked {count} appointment{pluralize(count)} ({series}).")
-                _warn(request, series.authorization_warnings)
+                _warn(request, getattr(series, "authorization_warnings", []))
             else:
                 appointment = services.book_appointment(
                     actor=request.user, patient=data["patient"], service_type=data["service_type"], date=data["date"],
@@ -304,7 +306,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
                     f"Booked {appointment.service_type.code} on {appointment.date:%m/%d/%Y} "
                     f"at {appointment.start_time:%I:%M %p}.",
                 )
-                _warn(request, appointment.authorization_warnings)
+                _warn(request, getattr(appointment, "authorization_warnings", []))
             return _redirect_after_booking(request, data["date"])
         except ValidationError as exc:
             _form_errors(form, exc)
@@ -333,12 +335,12 @@ def summarize_warnings(warnings: list) -> list[str]:
     return lines
 
 
-def _warn(request: HttpRequest, warnings: list) -> None:
+def _warn(request: ClinicRequest, warnings: list) -> None:
     for line in summarize_warnings(warnings):
         messages.warning(request, line)
 
 
-def _redirect_after_booking(request: HttpRequest, day: datetime.date) -> HttpResponse:
+def _redirect_after_booking(request: ClinicRequest, day: datetime.date) -> HttpResponse:
     url = reverse("scheduling:day", kwargs={"day": day.isoformat()})
     if request.htmx:
         return HttpResponseClientRedirect(url)
@@ -346,7 +348,7 @@ def _redirect_after_booking(request: HttpRequest, day: datetime.date) -> HttpRes
 
 
 @require_POST
-def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_status(request: ClinicRequest, pk: int) -> HttpResponse:
     """Change the status inline from the day view (htmx swaps the row) or from a plain form."""
     appointment = get_appointment_for_user(request.user, pk, write=True)
     form = StatusForm(request.POST)
@@ -389,7 +391,7 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_edit(request: ClinicRequest, pk: int) -> HttpResponse:
     appointment = get_appointment_for_user(request.user, pk, write=True)
     form = AppointmentEditForm(request.POST or None, appointment=appointment, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -415,7 +417,7 @@ def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def series_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def series_cancel(request: ClinicRequest, pk: int) -> HttpResponse:
     _require(permissions.can_change_series(request.user))
     series = AppointmentSeries.objects.visible_to(request.user).filter(pk=pk).first()
     if series is None:
