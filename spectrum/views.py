@@ -1,4 +1,5 @@
 import logging
+from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
@@ -18,7 +19,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from authorizations import selectors as authorizations
     from scheduling import selectors as scheduling
 
-    context = {"schedule": scheduling.dashboard(request.user)}
+    context: dict[str, Any] = {"schedule": scheduling.dashboard(request.user)}
     if permissions.can_view_authorizations(request.user):
         context["authorization_alerts"] = authorizations.alerts(request.user)
     return render(request, "dashboard.html", context)
