@@ -14,7 +14,7 @@ from accounts import services
 from accounts.api.serializers import MeSerializer, UserSerializer
 from accounts.lockout import AccountLocked
 from accounts.models import User
-from accounts.permissions import IsAuthenticatedActive
+from accounts.permissions import IsAuthenticatedActive, UserPermissions
 from audit import services as audit
 from spectrum.api import LoginRateThrottle
 
@@ -90,6 +90,7 @@ class UserViewSet(
     """Staff accounts, for administrators. Deactivate with ``is_active: false``; users are never deleted."""
 
     serializer_class = UserSerializer
+    permission_classes = [UserPermissions]
     filterset_fields = ["role", "is_active"]
     ordering_fields = ["email", "full_name", "role", "date_joined", "last_login"]
     ordering = ["full_name", "email"]

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import AppointmentPermissions, SeriesPermissions
+from accounts.permissions import AppointmentPermissions, SeriesPermissions, ServiceTypePermissions
 from scheduling import selectors, services
 from scheduling.api.serializers import (
     AppointmentSerializer,
@@ -30,6 +30,7 @@ class ServiceTypeViewSet(
     """Service types: read for every role, write for administrators. Retire one with ``is_active: false``."""
 
     serializer_class = ServiceTypeSerializer
+    permission_classes = [ServiceTypePermissions]
     queryset = ServiceType.objects.order_by("code")
     filterset_fields = ["is_active"]
 

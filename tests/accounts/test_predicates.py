@@ -136,3 +136,30 @@ def test_predicates_follow_the_role_matrix(db, role, books, overrides, adds_auth
     assert permissions.can_export_data(user) is exports
     assert permissions.can_view_schedule(user)
     assert permissions.can_view_authorizations(user)
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "url", "expected"),
+    [
+        (Role.READ_ONLY, "get", "/api/v1/service-types/", 200),
+        (Role.READ_ONLY, "post", "/api/v1/service-types/", 403),
+        (Role.STAFF, "post", "/api/v1/authorizations/", 403),
+        (Role.READ_ONLY, "post", "/api/v1/appointments/", 403),
+        (Role.READ_ONLY, "get", "/api/v1/appointments/", 200),
+        (Role.STAFF, "get", "/api/v1/users/", 403),
+        (Role.ADMIN, "get", "/api/v1/users/", 200),
+        # Methods an endpoint does not have answer 405, even to a role the predicates would refuse.
+        (Role.ADMIN, "delete", "/api/v1/service-types/{service}/", 405),
+        (Role.READ_ONLY, "delete", "/api/v1/appointments/{appointment}/", 405),
+    ],
+)
+def test_api_permission_classes_ask_the_predicates(db, api_client_for, role, method, url, expected):
+    appointment, _, _ = _records_of(PatientFactory())
+    url = url.format(service=appointment.service_type_id, appointment=appointment.pk)
+    response = getattr(api_client_for(UserFactory(role=role)), method)(url, {}, format="json")
+    assert response.status_code == expected, response.content
+
+
+def test_api_refuses_anonymous_callers_with_401(db, api_client):
+    assert api_client.get("/api/v1/appointments/").status_code == 401
+    assert api_client.delete("/api/v1/service-types/1/").status_code == 401
