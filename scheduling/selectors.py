@@ -12,7 +12,7 @@ from accounts import permissions
 from accounts.models import Role, User
 from accounts.permissions import Actor
 from patients.models import Patient
-from scheduling.models import Appointment, clinic_now
+from scheduling.models import Appointment, AppointmentQuerySet, clinic_now
 
 Status = Appointment.Status
 
@@ -25,7 +25,7 @@ def clinicians() -> QuerySet[User]:
     return User.objects.filter(role__in=CLINICIAN_ROLES, is_active=True).order_by("full_name", "email")
 
 
-def appointments_visible_to(user: Actor) -> QuerySet[Appointment]:
+def appointments_visible_to(user: Actor) -> AppointmentQuerySet:
     """Appointments ``user`` may see: of active patients, or of any patient for administrators."""
     return Appointment.objects.visible_to(user)
 
@@ -134,7 +134,7 @@ def day_appointments(appointments: QuerySet[Appointment], date: datetime.date) -
     )
 
 
-def unmarked_past(appointments: QuerySet[Appointment], *, limit: int = 50) -> QuerySet[Appointment]:
+def unmarked_past(appointments: AppointmentQuerySet, *, limit: int = 50) -> QuerySet[Appointment]:
     """Past appointments still open (scheduled, confirmed, checked in): attendance to record."""
     return (
         appointments.filter(status__in=Appointment.OPEN_STATUSES)
