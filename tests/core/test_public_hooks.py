@@ -53,7 +53,8 @@ def test_authorization_form_leaves_validation_to_the_service():
     patient = PatientFactory()
     form = AuthorizationForm(
         {"patient": patient.pk, "payer": "Sunshine Health", "auth_number": "A1", "service_types": [],
-         "units_authorized": 10, "start_date": "2026-03-01", "end_date": "2026-02-01"}
+         "units_authorized": 10, "start_date": "2026-03-01", "end_date": "2026-02-01"},
+        user=UserFactory(role=Role.DOCTOR),
     )  # fmt: skip
     assert not form.is_valid()
     assert set(form.errors) == {"service_types"}  # a required field: parsing, not the window rule
