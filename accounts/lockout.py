@@ -56,7 +56,8 @@ class SpectrumAxesHandler(AxesDatabaseHandler):
         sign-in as oneself would then clear another account's lock from the same address.
         """
         return reset_account_attempts(
-            username=get_client_username(request, credentials), ip_address=request.axes_ip_address
+            username=get_client_username(request, credentials),
+            ip_address=request.axes_ip_address,  # type: ignore[attr-defined]  # set by axes' middleware
         )
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
+from django_htmx.http import HttpResponseClientRedirect
 
 SESSION_KEY = "last_activity"
 # Write the session at most this often (seconds) just to refresh the activity time.
@@ -41,11 +42,10 @@ class IdleTimeoutMiddleware:
         # Messages live in a cookie first, so this one survives the session's end.
         messages.info(request, INACTIVITY_MESSAGE.format(duration=duration))
         # Come back to the page after signing in again, unless it was a form post or an htmx fragment.
+        # (request.htmx is not set yet: HtmxMiddleware runs after this one.)
         is_htmx = request.headers.get("HX-Request") == "true"
         back_to = request.path if request.method == "GET" and not is_htmx else None
         response = redirect_to_login(back_to) if back_to else redirect(settings.LOGIN_URL)
         if is_htmx:
-            hx_response = HttpResponse(status=204)
-            hx_response["HX-Redirect"] = response["Location"]
-            return hx_response
+            return HttpResponseClientRedirect(response["Location"])
         return response

@@ -6,13 +6,25 @@ whose model permissions come from ``ROLE_PERMISSIONS`` below, so Django admin sh
 matrix here and adds a data migration calling ``sync_role_groups``. The README shows the same matrix.
 """
 
+from collections.abc import Callable
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import AnonymousUser
 from rest_framework import permissions
 
-from accounts.models import Role
+from accounts.models import Role, User
+
+if TYPE_CHECKING:
+    # Not at run time: rest_framework.views reads the DRF settings, which name classes in this module.
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    from patients.models import Patient
+
+# Who a predicate is asked about: a request's user, signed in or not.
+Actor = User | AnonymousUser
 
 # Permission names are "app_label.codename"; shell-style wildcards select several.
 PATIENT_EDITING = {"patients.view_patient", "patients.add_patient", "patients.change_patient"}
@@ -31,14 +43,22 @@ AUTHORIZATION_WRITE = AUTHORIZATION_READ | {"authorizations.add_authorization", 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Everything, including the administrators-only operations.export_data and operations.view_metrics.
     Role.ADMIN: {"*"},
-    Role.DOCTOR: PATIENT_EDITING | PATIENT_CLINICAL | {"patients.deactivate_patient"}
-    | SCHEDULING_BOOKING | {"scheduling.override_conflict"} | AUTHORIZATION_WRITE,
-    Role.NURSE: PATIENT_EDITING | PATIENT_CLINICAL | SCHEDULING_BOOKING | {"scheduling.override_conflict"}
+    Role.DOCTOR: PATIENT_EDITING
+    | PATIENT_CLINICAL
+    | {"patients.deactivate_patient"}
+    | SCHEDULING_BOOKING
+    | {"scheduling.override_conflict"}
+    | AUTHORIZATION_WRITE,
+    Role.NURSE: PATIENT_EDITING
+    | PATIENT_CLINICAL
+    | SCHEDULING_BOOKING
+    | {"scheduling.override_conflict"}
     | AUTHORIZATION_READ,
     Role.STAFF: PATIENT_EDITING | SCHEDULING_BOOKING | AUTHORIZATION_READ,
     # Reads everything except the SSN (not even masked); writes nothing.
     Role.READ_ONLY: {"audit.view_auditevent", "patients.view_patient", "patients.view_clinical"}
-    | SCHEDULING_READ | AUTHORIZATION_READ,
+    | SCHEDULING_READ
+    | AUTHORIZATION_READ,
 }
 
 
@@ -77,29 +97,35 @@ def sync_role_groups(apps: Any = None) -> None:
         group.permissions.set(granted)
 
 
-# --- Predicates: views, API permission classes and templates all ask these ----------------------------
+# --- Predicates: pages, the API's permission classes, admin, exports and templates all ask these --------
+# Each access decision has one name here; nothing else in the project asks ``has_perm`` itself
+# (tests/accounts/test_predicates.py keeps it so).
 
 
-def can_view_audit_log(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.has_perm("audit.view_auditevent"))
+def _granted(user: Actor, permission: str) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(permission))
 
 
-def can_export_audit_log(user: Any) -> bool:
+def can_view_audit_log(user: Actor) -> bool:
+    return _granted(user, "audit.view_auditevent")
+
+
+def can_export_audit_log(user: Actor) -> bool:
     """The audit log's CSV and the compliance report downloads: whoever reviews the log (admin, auditor)."""
     return can_view_audit_log(user)
 
 
-def can_export_data(user: Any) -> bool:
+def can_export_data(user: Actor) -> bool:
     """Exports of patients, appointments and authorizations (``export`` command, list-page downloads): admin."""
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm("operations.export_data"))
+    return _granted(user, "operations.export_data")
 
 
-def can_view_metrics(user: Any) -> bool:
+def can_view_metrics(user: Actor) -> bool:
     """``/metrics`` with a session (scrapers use METRICS_TOKEN instead): admin."""
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm("operations.view_metrics"))
+    return _granted(user, "operations.view_metrics")
 
 
-def can_view_access_history(user: Any) -> bool:
+def can_view_access_history(user: Actor) -> bool:
     """A patient's Access history (accounting of disclosures) on the patient page."""
     return can_view_audit_log(user)
 
@@ -144,7 +170,8 @@ def phi_patient_argument(path: str) -> str | None:
 class RoleModelPermissions(permissions.DjangoModelPermissions):
     """Model permissions from the role's group, with reads requiring the ``view`` permission too.
 
-    DRF's default lets any authenticated user read; a clinic must not.
+    The default for endpoints without rules of their own (users, service types). DRF's default lets any
+    authenticated user read; a clinic must not.
     """
 
     perms_map = {
@@ -158,65 +185,69 @@ class RoleModelPermissions(permissions.DjangoModelPermissions):
 class IsAuthenticatedActive(permissions.IsAuthenticated):
     """For endpoints about the caller themselves (``/auth/me/``)."""
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: "Request", view: "APIView") -> bool:
         return super().has_permission(request, view) and request.user.is_active
 
 
 # --- Patients -----------------------------------------------------------------------------------------
 
 
-def can_view_inactive_patients(user: Any) -> bool:
-    return user.has_perm("patients.reactivate_patient")
+def can_view_inactive_patients(user: Actor) -> bool:
+    """Deactivated patients, and everything recorded for them, exist only for administrators.
+
+    Every "visible to" query (patients, appointments, series, authorizations) filters with this one rule.
+    """
+    return _granted(user, "patients.reactivate_patient")
 
 
-def can_view_patient(user: Any, patient: Any) -> bool:
+def can_view_patient(user: Actor, patient: "Patient") -> bool:
     """Whether ``user`` may know ``patient`` exists (views answer 404 otherwise)."""
-    return user.has_perm("patients.view_patient") and (patient.is_active or can_view_inactive_patients(user))
+    return can_view_patients(user) and (patient.is_active or can_view_inactive_patients(user))
 
 
-def can_add_patient(user: Any) -> bool:
-    return user.has_perm("patients.add_patient")
+def can_add_patient(user: Actor) -> bool:
+    return _granted(user, "patients.add_patient")
 
 
-def can_change_patient(user: Any, patient: Any) -> bool:
-    return user.has_perm("patients.change_patient") and can_view_patient(user, patient)
+def can_change_patient(user: Actor, patient: "Patient") -> bool:
+    return can_change_patients(user) and can_view_patient(user, patient)
 
 
-def can_deactivate_patient(user: Any, patient: Any) -> bool:
-    return patient.is_active and user.has_perm("patients.deactivate_patient")
+def can_deactivate_patient(user: Actor, patient: "Patient") -> bool:
+    return patient.is_active and can_deactivate_patients(user)
 
 
-def can_reactivate_patient(user: Any, patient: Any) -> bool:
-    return not patient.is_active and user.has_perm("patients.reactivate_patient")
+def can_reactivate_patient(user: Actor, patient: "Patient") -> bool:
+    return not patient.is_active and can_view_inactive_patients(user)
 
 
-def patient_hidden_fields(user: Any) -> set[str]:
+def patient_hidden_fields(user: Actor) -> set[str]:
     """Fields of a patient ``user`` may not see: absent from their pages and API answers."""
     from patients.models import CLINICAL_FIELDS
 
     hidden: set[str] = set()
-    if not user.has_perm("patients.view_clinical"):
+    if not can_view_clinical_text(user):
         hidden |= set(CLINICAL_FIELDS)
-    if not user.has_perm("patients.view_ssn"):
+    if not _granted(user, "patients.view_ssn"):
         hidden |= {"ssn", "ssn_masked"}
     return hidden
 
 
-def patient_unwritable_fields(user: Any) -> set[str]:
+def patient_unwritable_fields(user: Actor) -> set[str]:
     """Fields of a patient ``user`` may not set: refused with a message, never silently dropped."""
     from patients.models import CLINICAL_FIELDS
 
     unwritable: set[str] = set()
-    if not user.has_perm("patients.change_clinical"):
+    if not can_change_clinical_text(user):
         unwritable |= set(CLINICAL_FIELDS)
-    if not user.has_perm("patients.change_ssn"):
+    if not _granted(user, "patients.change_ssn"):
         unwritable.add("ssn")
-    if not user.has_perm("patients.change_patient_number"):
+    if not _granted(user, "patients.change_patient_number"):
         unwritable.add("patient_number")
     return unwritable
 
 
-def can_view_change_history(user: Any) -> bool:
+def can_view_change_history(user: Actor) -> bool:
     return can_view_audit_log(user)
 
 
@@ -231,15 +262,16 @@ CLINICAL_TEXT_FIELDS: dict[str, frozenset[str]] = {
 }
 
 
-def can_view_clinical_text(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.has_perm("patients.view_clinical"))
+def can_view_clinical_text(user: Actor) -> bool:
+    """Clinical text: a patient's clinical fields, appointment and authorization notes, diagnosis codes."""
+    return _granted(user, "patients.view_clinical")
 
 
-def can_change_clinical_text(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.has_perm("patients.change_clinical"))
+def can_change_clinical_text(user: Actor) -> bool:
+    return _granted(user, "patients.change_clinical")
 
 
-def hidden_fields(user: Any, model: Any) -> frozenset[str]:
+def hidden_fields(user: Actor, model: Any) -> frozenset[str]:
     """Fields of ``model`` (a model class or instance) that ``user`` may not see."""
     label = model._meta.label_lower
     if label == "patients.patient":
@@ -249,7 +281,7 @@ def hidden_fields(user: Any, model: Any) -> frozenset[str]:
     return CLINICAL_TEXT_FIELDS.get(label, frozenset())
 
 
-def unwritable_fields(user: Any, model: Any) -> frozenset[str]:
+def unwritable_fields(user: Actor, model: Any) -> frozenset[str]:
     """Fields of ``model`` that ``user`` may not set (which includes every field they may not see)."""
     label = model._meta.label_lower
     if label == "patients.patient":
@@ -259,6 +291,175 @@ def unwritable_fields(user: Any, model: Any) -> frozenset[str]:
     return CLINICAL_TEXT_FIELDS.get(label, frozenset())
 
 
-def can_use_admin_site(user: Any) -> bool:
+def can_view_patients(user: Actor) -> bool:
+    """The patient list, search and records at all (which ones: ``can_view_patient``)."""
+    return _granted(user, "patients.view_patient")
+
+
+def can_change_patients(user: Actor) -> bool:
+    return _granted(user, "patients.change_patient")
+
+
+def can_deactivate_patients(user: Actor) -> bool:
+    return _granted(user, "patients.deactivate_patient")
+
+
+# --- Scheduling ---------------------------------------------------------------------------------------
+
+
+def can_view_schedule(user: Actor) -> bool:
+    """The calendar, appointments and series (of the patients ``user`` may see)."""
+    return _granted(user, "scheduling.view_appointment")
+
+
+def can_book_appointments(user: Actor) -> bool:
+    return _granted(user, "scheduling.add_appointment")
+
+
+def can_book_for_patient(user: Actor, patient: "Patient") -> bool:
+    """The patient page's "Book" button: only active patients are booked."""
+    return patient.is_active and can_book_appointments(user)
+
+
+def can_change_appointments(user: Actor) -> bool:
+    """Edit appointments and mark attendance."""
+    return _granted(user, "scheduling.change_appointment")
+
+
+def can_book_series(user: Actor) -> bool:
+    return _granted(user, "scheduling.add_appointmentseries")
+
+
+def can_change_series(user: Actor) -> bool:
+    """Cancel (or otherwise change) a whole series."""
+    return _granted(user, "scheduling.change_appointmentseries")
+
+
+def can_override_conflicts(user: Actor) -> bool:
+    """Book over a conflict, with a recorded reason."""
+    return _granted(user, "scheduling.override_conflict")
+
+
+def is_bookable_clinician(user: Actor) -> bool:
+    """Whether appointments may name ``user`` as their clinician."""
+    return can_book_appointments(user)
+
+
+def can_view_service_types(user: Actor) -> bool:
+    return _granted(user, "scheduling.view_servicetype")
+
+
+def can_manage_service_types(user: Actor) -> bool:
+    """Add, change or retire service types: administrators."""
+    return _granted(user, "scheduling.change_servicetype")
+
+
+# --- Authorizations -----------------------------------------------------------------------------------
+
+
+def can_view_authorizations(user: Actor) -> bool:
+    return _granted(user, "authorizations.view_authorization")
+
+
+def can_add_authorizations(user: Actor) -> bool:
+    return _granted(user, "authorizations.add_authorization")
+
+
+def can_add_authorization_for(user: Actor, patient: "Patient") -> bool:
+    """The patient page's "Add authorization" button: only for active patients."""
+    return patient.is_active and can_add_authorizations(user)
+
+
+def can_change_authorizations(user: Actor) -> bool:
+    return _granted(user, "authorizations.change_authorization")
+
+
+def can_view_attendance_report(user: Actor) -> bool:
+    """The attendance report counts appointments: whoever sees the schedule."""
+    return can_view_schedule(user)
+
+
+# --- Accounts -----------------------------------------------------------------------------------------
+
+
+def can_view_users(user: Actor) -> bool:
+    return _granted(user, "accounts.view_user")
+
+
+def can_manage_users(user: Actor) -> bool:
+    """Create users, change roles, deactivate: administrators."""
+    return _granted(user, "accounts.change_user")
+
+
+# --- Navigation ---------------------------------------------------------------------------------------
+
+
+def can_use_admin_site(user: Actor) -> bool:
     """Django's admin site (accounts, lockouts, reference data) is for active administrators only."""
-    return bool(user.is_authenticated and user.is_active and user.role == Role.ADMIN)
+    return bool(user and user.is_authenticated and user.is_active and user.role == Role.ADMIN)
+
+
+# --- DRF permission classes built on the predicates ---------------------------------------------------
+
+
+Predicate = Callable[[Actor], bool]
+
+
+_METHOD_GROUPS = {
+    "GET": "read", "HEAD": "read", "OPTIONS": "read", "POST": "create", "PUT": "change", "PATCH": "change",
+    "DELETE": "delete",
+}  # fmt: skip
+
+
+class PredicatePermission(permissions.BasePermission):
+    """An endpoint's access, method by method, from the predicates above: the API asks what pages ask.
+
+    ``predicates`` maps "read", "create", "change" and "delete" to a predicate; a method the endpoint has
+    whose group has none is refused. Actions check anything finer (reactivate, override) in the service
+    they call.
+    """
+
+    predicates: ClassVar[dict[str, Predicate]] = {}
+
+    def has_permission(self, request: "Request", view: "APIView") -> bool:
+        method = (request.method or "").lower()
+        if not hasattr(view, method):
+            # The endpoint has no such method: a signed-in caller gets DRF's 405, not a 403.
+            return bool(request.user and request.user.is_authenticated)
+        predicate = self.predicates.get(_METHOD_GROUPS.get(method.upper(), ""))
+        return predicate is not None and predicate(request.user)
+
+
+class PatientPermissions(PredicatePermission):
+    """DELETE deactivates, so it asks the deactivate predicate."""
+
+    predicates = {
+        "read": can_view_patients, "create": can_add_patient, "change": can_change_patients,
+        "delete": can_deactivate_patients,
+    }  # fmt: skip
+
+
+class AppointmentPermissions(PredicatePermission):
+    predicates = {"read": can_view_schedule, "create": can_book_appointments, "change": can_change_appointments}
+
+
+class SeriesPermissions(PredicatePermission):
+    """Creating, previewing and cancelling a series are all POST; the cancel service asks ``can_change_series``."""
+
+    predicates = {"read": can_view_schedule, "create": can_book_series, "change": can_change_series}
+
+
+class ServiceTypePermissions(PredicatePermission):
+    predicates = {
+        "read": can_view_service_types, "create": can_manage_service_types, "change": can_manage_service_types,
+    }  # fmt: skip
+
+
+class UserPermissions(PredicatePermission):
+    predicates = {"read": can_view_users, "create": can_manage_users, "change": can_manage_users}
+
+
+class AuthorizationPermissions(PredicatePermission):
+    predicates = {
+        "read": can_view_authorizations, "create": can_add_authorizations, "change": can_change_authorizations,
+    }  # fmt: skip

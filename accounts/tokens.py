@@ -11,7 +11,7 @@
 """
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.utils import timezone
@@ -35,7 +35,7 @@ class SignInRefreshToken(RefreshToken):
 
     @classmethod
     def for_user(cls, user: Any) -> "SignInRefreshToken":
-        token = super().for_user(user)
+        token = cast("SignInRefreshToken", super().for_user(user))  # simplejwt builds ``cls()``
         token[AUTH_TIME_CLAIM] = datetime_to_epoch(token.current_time)
         return token
 
@@ -69,7 +69,8 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
         from accounts.models import User
 
         refresh = self.token_class(attrs["refresh"])
-        user = User.objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM)).first()
+        user_id = refresh.payload.get(api_settings.USER_ID_CLAIM)
+        user = User.objects.filter(pk=user_id).first() if user_id is not None else None
         password_hash = refresh.payload.get(api_settings.REVOKE_TOKEN_CLAIM)
         if user is not None and password_hash != get_md5_hash_password(user.password):
             raise AuthenticationFailed("The password has changed since this sign-in. Sign in again.")

@@ -27,6 +27,7 @@ from audit import conf, events
 from audit import services as audit
 from audit.filters import day_start
 from audit.models import AuditEvent
+from spectrum.clinic import ClinicHours, clinic_hours
 
 HOUR = datetime.timedelta(hours=1)
 MAX_PERIOD_DAYS = 366
@@ -119,7 +120,7 @@ class ComplianceReport:
     start: datetime.date
     end: datetime.date
     generated_at: datetime.datetime
-    hours: conf.ClinicHours
+    hours: ClinicHours
     patients_per_hour: int
     denials_per_hour: int
     lookback_days: int
@@ -199,7 +200,7 @@ def build_compliance_report(start: datetime.date, end: datetime.date) -> Complia
         start=start,
         end=end,
         generated_at=timezone.now(),
-        hours=conf.clinic_hours(),
+        hours=clinic_hours(),
         patients_per_hour=conf.anomaly_patients_per_hour(),
         denials_per_hour=conf.anomaly_denials_per_hour(),
         lookback_days=conf.anomaly_lookback_days(),

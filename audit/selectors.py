@@ -1,17 +1,16 @@
 """Reading the audit trail: who may, and the entries about one patient (accounting of disclosures)."""
 
-from typing import Any
-
 from django.apps import apps
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts import permissions
+from accounts.permissions import Actor
 from audit import events
 from audit.models import AuditEvent
 
 
-def events_visible_to(user: Any) -> QuerySet[AuditEvent]:
+def events_visible_to(user: Actor) -> QuerySet[AuditEvent]:
     """The whole trail for those who review it (admins, auditors); nothing for anyone else."""
     if not permissions.can_view_audit_log(user):
         return AuditEvent.objects.none()

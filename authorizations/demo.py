@@ -33,10 +33,14 @@ def load(*, actor) -> int:
             services.save_authorization(
                 actor=actor,
                 data={
-                    "patient": patients[patient_id], "payer": payers[index % len(payers)],
-                    "auth_number": f"{code}-{today.year}-{patient_id:05d}", "units_authorized": max(units, 1),
-                    "start_date": today - datetime.timedelta(days=60), "end_date": end,
-                    "approval_date": today - datetime.timedelta(days=62), "diagnosis_code": "F33.1",
+                    "patient": patients[patient_id],
+                    "payer": payers[index % len(payers)],
+                    "auth_number": f"{code}-{today.year}-{patient_id:05d}",
+                    "units_authorized": max(units, 1),
+                    "start_date": today - datetime.timedelta(days=60),
+                    "end_date": end,
+                    "approval_date": today - datetime.timedelta(days=62),
+                    "diagnosis_code": "F33.1",
                 },  # fmt: skip
                 service_types=[service],
             )

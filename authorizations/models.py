@@ -9,6 +9,14 @@ from django.urls import reverse
 from audit.registry import register_audited
 from spectrum.fields import EncryptedTextField
 from spectrum.models import TimeStampedModel
+from spectrum.querysets import PatientRecordQuerySet
+
+
+class AuthorizationQuerySet(PatientRecordQuerySet):
+    def readable_by(self, user) -> bool:
+        from accounts import permissions
+
+        return permissions.can_view_authorizations(user)
 
 
 def units_for(*, unit_minutes: int | None, duration_minutes: int) -> int:
@@ -51,6 +59,8 @@ class Authorization(TimeStampedModel):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
     )
+
+    objects = AuthorizationQuerySet.as_manager()
 
     class Meta:
         ordering = ["end_date", "id"]

@@ -6,13 +6,14 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from accounts.permissions import Actor
 from authorizations import selectors
 from scheduling.models import Appointment
 
 Status = Appointment.Status
 
 
-def utilisation(user: Any, date_from: datetime.date, date_to: datetime.date) -> list[dict[str, Any]]:
+def utilisation(user: Actor, date_from: datetime.date, date_to: datetime.date) -> list[dict[str, Any]]:
     """Per service type: authorizations overlapping the period, units authorized, used, remaining, over-use."""
     rows: dict[str, dict[str, Any]] = {}
     authorizations = (

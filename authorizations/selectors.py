@@ -19,7 +19,10 @@ from django.db.models import (
 from django.db.models.functions import Cast, Ceil, Coalesce
 from django.utils import timezone
 
+from accounts import permissions
+from accounts.permissions import Actor
 from authorizations.models import Authorization
+from patients.models import Patient
 from scheduling.models import Appointment
 
 Status = Authorization.Status
@@ -83,16 +86,27 @@ def with_usage(
     )
 
 
-def authorizations_visible_to(user: Any) -> QuerySet[Authorization]:
-    if not user.has_perm("authorizations.view_authorization"):
-        return Authorization.objects.none()
-    authorizations = Authorization.objects.all()
-    if not user.has_perm("patients.reactivate_patient"):
-        authorizations = authorizations.filter(patient__is_active=True)
+def authorizations_visible_to(user: Actor) -> QuerySet[Authorization]:
+    """Authorizations ``user`` may see: of active patients, or of any patient for administrators."""
+    return Authorization.objects.visible_to(user)
+
+
+def filter_authorizations(authorizations: QuerySet[Authorization], data: dict[str, Any]) -> QuerySet[Authorization]:
+    """The list's filters, shared by the page, the API and the export."""
+    if data.get("status"):
+        authorizations = authorizations.filter(status=data["status"])
+    if data.get("service_type"):
+        authorizations = authorizations.filter(service_types=data["service_type"]).distinct()
+    if data.get("payer"):
+        authorizations = authorizations.filter(payer__icontains=data["payer"])
+    if data.get("expiring_within_days") is not None:
+        authorizations = expiring_within(authorizations, data["expiring_within_days"])
+    if data.get("patient"):
+        authorizations = authorizations.filter(patient=data["patient"])
     return authorizations
 
 
-def listing(user: Any) -> QuerySet[Authorization]:
+def listing(user: Actor) -> QuerySet[Authorization]:
     return with_usage(authorizations_visible_to(user)).select_related("patient").prefetch_related("service_types")
 
 
@@ -101,7 +115,7 @@ def expiring_within(authorizations: QuerySet[Authorization], days: int) -> Query
     return authorizations.filter(end_date__gte=today, end_date__lte=today + datetime.timedelta(days=days))
 
 
-def alerts(user: Any) -> list[Authorization]:
+def alerts(user: Actor) -> list[Authorization]:
     """For the dashboard: expiring within 30 days, under 20% of units left, or already over-used."""
     today = timezone.localdate()
     rows = (
@@ -140,8 +154,8 @@ def covering(patient_id: int, service_type_id: int, day: datetime.date) -> Query
     )
 
 
-def for_patient(user: Any, patient: Any) -> list[Authorization] | None:
+def for_patient(user: Actor, patient: Patient) -> list[Authorization] | None:
     """The patient page's authorizations, newest window first; None when the role may not see them."""
-    if not user.has_perm("authorizations.view_authorization"):
+    if not permissions.can_view_authorizations(user):
         return None
     return list(listing(user).filter(patient=patient).order_by("-end_date", "-id"))

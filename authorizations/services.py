@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import permissions
+from accounts.models import User
 from audit import services as audit
 from authorizations import selectors
 from authorizations.models import Authorization, units_for
@@ -92,12 +93,11 @@ def _validate(authorization: Authorization, service_types: list) -> None:
 
 @transaction.atomic
 def save_authorization(
-    *, actor: Any, data: dict[str, Any], service_types: list, authorization: Authorization | None = None
+    *, actor: User, data: dict[str, Any], service_types: list, authorization: Authorization | None = None
 ) -> Authorization:
     """Create or change an authorization after its rules (window, units, uniqueness, no overlap)."""
-    if not actor.has_perm(
-        "authorizations.add_authorization" if authorization is None else "authorizations.change_authorization"
-    ):
+    may_save = permissions.can_add_authorizations if authorization is None else permissions.can_change_authorizations
+    if not may_save(actor):
         raise PermissionDenied("Your role may not record authorizations.")
     refused = sorted(
         name for name in permissions.unwritable_fields(actor, Authorization) if data.get(name) not in (None, "")

@@ -4,58 +4,45 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import permissions
 from audit import services as audit
 from authorizations import reports, selectors, services
 from authorizations.forms import AuthorizationFilterForm, AuthorizationForm, PeriodForm
 from authorizations.models import Authorization
 from patients import selectors as patient_selectors
 from scheduling import selectors as scheduling_selectors
+from spectrum.http import ClinicRequest
 from spectrum.pagination import LargeTablePaginator
 
 
-def _require(user: Any, permission: str) -> None:
-    if not user.has_perm(permission):
+def _require(allowed: bool) -> None:
+    if not allowed:
         raise PermissionDenied
 
 
-def filter_authorizations(authorizations, data: dict[str, Any]):
-    """The list's filters, shared by the page and the API."""
-    if data.get("status"):
-        authorizations = authorizations.filter(status=data["status"])
-    if data.get("service_type"):
-        authorizations = authorizations.filter(service_types=data["service_type"]).distinct()
-    if data.get("payer"):
-        authorizations = authorizations.filter(payer__icontains=data["payer"])
-    if data.get("expiring_within_days") is not None:
-        authorizations = selectors.expiring_within(authorizations, data["expiring_within_days"])
-    if data.get("patient"):
-        authorizations = authorizations.filter(patient=data["patient"])
-    return authorizations
-
-
 @require_GET
-def authorization_list(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "authorizations.view_authorization")
+def authorization_list(request: ClinicRequest) -> HttpResponse:
+    _require(permissions.can_view_authorizations(request.user))
     form = AuthorizationFilterForm(request.GET or None)
     authorizations = selectors.listing(request.user).order_by("end_date", "id")
     if form.is_valid():
-        authorizations = filter_authorizations(authorizations, form.cleaned_data)
+        authorizations = selectors.filter_authorizations(authorizations, form.cleaned_data)
     page = LargeTablePaginator(authorizations, 50).page(request.GET.get("page") or 1) if not form.errors else None
     context = {
         "form": form,
         "page": page,
-        "can_add": request.user.has_perm("authorizations.add_authorization"),
+        "can_add": permissions.can_add_authorizations(request.user),
         "today": timezone.localdate(),
     }
     return render(request, "authorizations/authorization_list.html", context)
 
 
-def _patient_for(request: HttpRequest, patient_id: Any):
+def _patient_for(request: ClinicRequest, patient_id: Any):
     patient = (
         patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
         if str(patient_id).isdigit()
@@ -67,8 +54,8 @@ def _patient_for(request: HttpRequest, patient_id: Any):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def authorization_create(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "authorizations.add_authorization")
+def authorization_create(request: ClinicRequest) -> HttpResponse:
+    _require(permissions.can_add_authorizations(request.user))
     patient = _patient_for(request, request.GET.get("patient") or request.POST.get("patient"))
     form = AuthorizationForm(request.POST or None, initial={"patient": patient.pk}, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -88,11 +75,11 @@ def authorization_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def authorization_edit(request: ClinicRequest, pk: int) -> HttpResponse:
     authorization = selectors.listing(request.user).filter(pk=pk).first()
     if authorization is None:
         raise Http404("No such authorization.")
-    can_change = request.user.has_perm("authorizations.change_authorization")
+    can_change = permissions.can_change_authorizations(request.user)
     if request.method == "POST" and not can_change:
         raise PermissionDenied
     service_types = list(authorization.service_types.all())
@@ -112,19 +99,19 @@ def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Authorization saved.")
             return redirect(authorization.patient)
     if not can_change:
-        for field in form.fields.values():
-            field.disabled = True
+        for form_field in form.fields.values():
+            form_field.disabled = True
     context = {"form": form, "patient": authorization.patient, "authorization": authorization, "can_change": can_change}
     return render(request, "authorizations/authorization_form.html", context)
 
 
-def _period(request: HttpRequest) -> PeriodForm:
+def _period(request: ClinicRequest) -> PeriodForm:
     today = timezone.localdate()
     defaults = {"date_from": today.replace(day=1) - datetime.timedelta(days=60), "date_to": today}
     return PeriodForm(request.GET if "date_from" in request.GET else {k: v.isoformat() for k, v in defaults.items()})
 
 
-def _record_export(request: HttpRequest, report: str, rows: int, period: PeriodForm) -> None:
+def _record_export(request: ClinicRequest, report: str, rows: int, period: PeriodForm) -> None:
     """A report leaving the system is an export: recorded with what and how much (no PHI in the entry)."""
     period_data = {key: str(value) for key, value in period.cleaned_data.items()}
     audit.record(
@@ -145,8 +132,8 @@ def _csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> Ht
 
 
 @require_GET
-def report_utilisation(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "authorizations.view_authorization")
+def report_utilisation(request: ClinicRequest) -> HttpResponse:
+    _require(permissions.can_view_authorizations(request.user))
     form = _period(request)
     rows = (
         reports.utilisation(request.user, form.cleaned_data["date_from"], form.cleaned_data["date_to"])
@@ -183,10 +170,10 @@ def report_utilisation(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def report_attendance(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "scheduling.view_appointment")
+def report_attendance(request: ClinicRequest) -> HttpResponse:
+    _require(permissions.can_view_attendance_report(request.user))
     form = _period(request)
-    tables = {"by_patient": [], "by_service": []}
+    tables: dict[str, list[dict[str, Any]]] = {"by_patient": [], "by_service": []}
     if form.is_valid():
         appointments = scheduling_selectors.appointments_visible_to(request.user)
         tables = reports.attendance(appointments, form.cleaned_data["date_from"], form.cleaned_data["date_to"])

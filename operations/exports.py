@@ -14,7 +14,7 @@ import datetime
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, BinaryIO
@@ -24,6 +24,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from accounts import permissions
+from accounts.permissions import Actor
 from audit import services as audit
 from spectrum.exceptions import DomainError
 
@@ -63,10 +64,6 @@ class ExportResult:
         return f"spectrum-{self.what}-{timezone.localdate():%Y-%m-%d}.{self.export_format}"
 
 
-def can_export(user: Any) -> bool:
-    return permissions.can_export_data(user)
-
-
 # --- Filters: the list pages' own ------------------------------------------------------------------
 
 
@@ -96,7 +93,7 @@ def _date(params: Mapping[str, Any], name: str) -> datetime.date | None:
         raise ExportError(f"{name}: use a date like 2026-03-31, not {value!r}.") from None
 
 
-def _patient_id(user: Any, value: Any) -> int | None:
+def _patient_id(user: Actor, value: Any) -> int | None:
     """A patient given by id or patient number, among those ``user`` may see."""
     from patients import selectors
 
@@ -110,7 +107,7 @@ def _patient_id(user: Any, value: Any) -> int | None:
     return patient
 
 
-def patients_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
+def patients_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
     from patients import selectors
     from patients.filters import PatientFilter
 
@@ -127,7 +124,7 @@ def patients_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
     return selectors.order_patients(patients, str(params.get("sort") or "last_name"))
 
 
-def appointments_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
+def appointments_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
     from scheduling import selectors
     from scheduling.api.views import AppointmentFilter
 
@@ -141,17 +138,16 @@ def appointments_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
     return filterset.qs.order_by("date", "start_time", "id")
 
 
-def authorizations_queryset(user: Any, params: Mapping[str, Any]) -> QuerySet:
+def authorizations_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
     from authorizations import selectors
     from authorizations.forms import AuthorizationFilterForm
-    from authorizations.views import filter_authorizations
 
     form = AuthorizationFilterForm(_query(params))
     if not form.is_valid():
         raise ExportError(_errors(form.errors))
     filters = dict(form.cleaned_data)
     filters["patient"] = _patient_id(user, params.get("patient"))
-    authorizations = filter_authorizations(selectors.listing(user), filters)
+    authorizations = selectors.filter_authorizations(selectors.listing(user), filters)
     # A date range selects the authorizations whose window overlaps it.
     if (start := _date(params, "date_from")) is not None:
         authorizations = authorizations.filter(end_date__gte=start)
@@ -176,13 +172,13 @@ def _attribute(name: str) -> Callable[[Any], Any]:
     return lambda obj: getattr(obj, name)
 
 
-def _visible(columns: list[Column], user: Any, model: Any) -> list[Column]:
+def _visible(columns: list[Column], user: Actor, model: Any) -> list[Column]:
     """The columns whose field the user's role may see (accounts.permissions.hidden_fields, as pages and API)."""
     hidden = permissions.hidden_fields(user, model)
     return [column for column in columns if column.name not in hidden]
 
 
-def patient_columns(user: Any) -> list[Column]:
+def patient_columns(user: Actor) -> list[Column]:
     from patients.models import Patient
 
     # Never "ssn": only the masked form, and only for roles that may see even that.
@@ -190,7 +186,7 @@ def patient_columns(user: Any) -> list[Column]:
     return [column for column in _visible(columns, user, Patient) if column.name != "ssn"]
 
 
-def appointment_columns(user: Any) -> list[Column]:
+def appointment_columns(user: Actor) -> list[Column]:
     from scheduling.models import Appointment
 
     columns = [
@@ -213,7 +209,7 @@ def appointment_columns(user: Any) -> list[Column]:
     return _visible(columns, user, Appointment)
 
 
-def authorization_columns(user: Any) -> list[Column]:
+def authorization_columns(user: Actor) -> list[Column]:
     from authorizations.models import Authorization
 
     columns = [
@@ -251,7 +247,7 @@ SOURCES: dict[str, tuple[Callable[[Any, Mapping[str, Any]], QuerySet], Callable[
 
 def export(
     *,
-    user: Any,
+    user: Actor,
     what: str,
     export_format: str,
     params: Mapping[str, Any],
@@ -259,7 +255,7 @@ def export(
     channel: str,
 ) -> ExportResult:
     """Write the export to ``out`` and record it (the records actually written, even if writing failed)."""
-    if not can_export(user):
+    if not permissions.can_export_data(user):
         raise ExportForbidden("Only administrators can export data.")
     if what not in SOURCES:
         raise ExportError(f"Unknown export {what!r}: choose from {', '.join(WHATS)}.")
@@ -270,7 +266,7 @@ def export(
     columns = make_columns(user)
     result = ExportResult(what=what, export_format=export_format)
 
-    def rows() -> Iterator[list[Any]]:
+    def rows() -> Generator[list[Any]]:
         for obj in queryset.iterator(chunk_size=500):
             row = [column.value(obj) for column in columns]
             result.count += 1

@@ -1,8 +1,10 @@
 from typing import Any
 
 from django import forms
+from django.forms.models import model_to_dict
 
 from accounts import permissions
+from accounts.permissions import Actor
 from patients.models import Patient
 from patients.validation import STATE_CHOICES
 
@@ -32,13 +34,33 @@ class DiagnosisCodesField(forms.CharField):
     def prepare_value(self, value: Any) -> str:
         return ", ".join(value) if isinstance(value, list | tuple) else (value or "")
 
-    def to_python(self, value: Any) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # text in, a list of codes out
         text = super().to_python(value) or ""
         return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-class PatientForm(forms.ModelForm):
-    """Input for registering and editing a patient; fields the user's role may not see or set are absent."""
+WIDGETS: dict[str, type[forms.Widget] | forms.Widget] = {
+    "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    "psr_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    "treatment_start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    "treatment_end_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    "phone": forms.TextInput(attrs={"type": "tel", "placeholder": "(305) 555-0123"}),
+    "emergency_contact_phone": forms.TextInput(attrs={"type": "tel", "placeholder": "(305) 555-0123"}),
+    "diagnosis": forms.Textarea(attrs={"rows": 2}),
+    "allergies": forms.Textarea(attrs={"rows": 2}),
+    "medical_history": forms.Textarea(attrs={"rows": 3}),
+    "current_medications": forms.Textarea(attrs={"rows": 2}),
+}
+
+
+class PatientForm(forms.Form):
+    """Input for registering and editing a patient; fields the user's role may not see or set are absent.
+
+    A plain form with the model's fields (``fields_for_model``), not a ModelForm: it only parses the
+    input and never touches the record. Validation and normalisation run once, in the service
+    (``full_clean``), so that pages, the API and admin share one path, and the service compares the
+    record as stored with the input to decide whether anything changed.
+    """
 
     diagnosis_codes = DiagnosisCodesField(
         required=False,
@@ -51,24 +73,14 @@ class PatientForm(forms.ModelForm):
     )
     confirm_duplicate = forms.BooleanField(required=False, label="I checked: this is a different person. Save anyway.")
 
-    class Meta:
-        model = Patient
-        fields = FORM_FIELDS
-        widgets = {
-            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "psr_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "treatment_start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "treatment_end_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "phone": forms.TextInput(attrs={"type": "tel", "placeholder": "(305) 555-0123"}),
-            "emergency_contact_phone": forms.TextInput(attrs={"type": "tel", "placeholder": "(305) 555-0123"}),
-            "diagnosis": forms.Textarea(attrs={"rows": 2}),
-            "allergies": forms.Textarea(attrs={"rows": 2}),
-            "medical_history": forms.Textarea(attrs={"rows": 3}),
-            "current_medications": forms.Textarea(attrs={"rows": 2}),
-        }
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, *, user: Actor, instance: Patient | None = None) -> None:
+        self.instance = instance if instance is not None else Patient()
+        initial = model_to_dict(instance, fields=FORM_FIELDS) if instance is not None else None
+        super().__init__(data, initial=initial)
+        # The model's fields in the form's order, with the fields declared above in their place.
+        declared = self.fields
+        model_fields = forms.fields_for_model(Patient, fields=FORM_FIELDS, widgets=WIDGETS)
+        self.fields = {name: declared.pop(name, field) for name, field in model_fields.items()} | declared
         self.user = user
         for name in permissions.patient_hidden_fields(user) | permissions.patient_unwritable_fields(user):
             self.fields.pop(name, None)
@@ -87,11 +99,6 @@ class PatientForm(forms.ModelForm):
         ssn = self.cleaned_data.get("ssn", "")
         # Blank on an existing record keeps the SSN on file (it is never shown, so it cannot be re-typed).
         return ssn if ssn or not self.instance.pk else self.instance.ssn
-
-    def _post_clean(self) -> None:
-        # Validation and normalisation run in the service (model.full_clean), so that pages, the API and
-        # admin share one path; the form only parses the input.
-        pass
 
     def patient_data(self) -> dict[str, Any]:
         data = {name: self.cleaned_data[name] for name in self.fields if name != "confirm_duplicate"}

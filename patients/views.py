@@ -1,5 +1,3 @@
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
@@ -9,6 +7,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
+from accounts.permissions import Actor
 from audit import selectors as audit_selectors
 from audit.models import AuditEvent
 from authorizations import selectors as authorization_selectors
@@ -23,7 +22,7 @@ PAGE_SIZES = (25, 50, 100)
 HISTORY_LIMIT = 25
 
 
-def get_patient_for_user(user: Any, pk: int, *, write: bool = False) -> Patient:
+def get_patient_for_user(user: Actor, pk: int, *, write: bool = False) -> Patient:
     """The patient ``pk`` if ``user`` may see it (else 404), and change it when ``write`` (else 403)."""
     patient = selectors.patients_visible_to(user).filter(pk=pk).first()
     if patient is None:
@@ -35,7 +34,7 @@ def get_patient_for_user(user: Any, pk: int, *, write: bool = False) -> Patient:
 
 @require_http_methods(["GET", "HEAD"])
 def patient_list(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("patients.view_patient"):
+    if not permissions.can_view_patients(request.user):
         raise PermissionDenied
     filterset = PatientFilter(request.GET, queryset=selectors.patients_visible_to(request.user), request=request)
     sort = request.GET.get("sort", "last_name")
@@ -109,8 +108,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "access_history": access_history,
         "schedule": scheduling_selectors.patient_schedule(user, patient),
         "patient_authorizations": authorization_selectors.for_patient(user, patient),
-        "can_add_authorization": user.has_perm("authorizations.add_authorization") and patient.is_active,
-        "can_book": user.has_perm("scheduling.add_appointment") and patient.is_active,
+        "can_add_authorization": permissions.can_add_authorization_for(user, patient),
+        "can_book": permissions.can_book_for_patient(user, patient),
     }
     return render(request, "patients/patient_detail.html", context)
 

@@ -5,18 +5,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts import permissions
-from accounts.models import Role, User
+from accounts.models import User
 from patients.models import Patient
-from scheduling import services
+from scheduling import selectors, services
 from scheduling.models import Appointment, ServiceType
 
 WEEKDAY_CHOICES = [("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri")]
-CLINICIAN_ROLES = (Role.DOCTOR, Role.NURSE)
-
-
-def clinicians():
-    """Who can be booked as the clinician: active doctors and nurses."""
-    return User.objects.filter(role__in=CLINICIAN_ROLES, is_active=True).order_by("full_name", "email")
 
 
 def drop_fields_the_role_may_not_write(form: forms.BaseForm, user: Any, model: Any) -> None:
@@ -61,7 +55,7 @@ class AppointmentForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["clinician"].queryset = clinicians()
+        self.fields["clinician"].queryset = selectors.clinicians()
         self.fields["start_time"].choices = time_choices()
         drop_fields_the_role_may_not_write(self, user, Appointment)
         # Skip dates come from the preview's checkboxes: any ISO date is acceptable input here.
@@ -119,7 +113,7 @@ class AppointmentEditForm(forms.Form):
             "duration_minutes": appointment.duration_minutes, "notes": appointment.notes, "scope": "this",
         }  # fmt: skip
         super().__init__(*args, initial=initial, **kwargs)
-        self.fields["clinician"].queryset = clinicians()
+        self.fields["clinician"].queryset = selectors.clinicians()
         self.fields["start_time"].choices = time_choices()
         if not appointment.series_id:
             del self.fields["scope"]

@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.registry import register_audited
 from spectrum.fields import EncryptedTextField
 from spectrum.models import TimeStampedModel
+from spectrum.querysets import PatientRecordQuerySet
 
 MAX_DURATION_MINUTES = 8 * 60
 
@@ -26,7 +27,16 @@ def _wall_clock(now: datetime.datetime | None) -> datetime.datetime:
     return timezone.localtime(now).replace(tzinfo=None) if timezone.is_aware(now) else now
 
 
-class AppointmentQuerySet(models.QuerySet):
+class ScheduleQuerySet(PatientRecordQuerySet):
+    """Appointments and series: for the roles that see the schedule."""
+
+    def readable_by(self, user) -> bool:
+        from accounts import permissions
+
+        return permissions.can_view_schedule(user)
+
+
+class AppointmentQuerySet(ScheduleQuerySet):
     # The one rule for "has it started": an appointment has started once its wall-clock start is at or
     # before now. Series edits, cancellations, splits, the API and the pages all ask these two methods.
     def not_started(self, now: datetime.datetime | None = None) -> "AppointmentQuerySet":
@@ -118,6 +128,8 @@ class AppointmentSeries(TimeStampedModel):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = ScheduleQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "appointment series"

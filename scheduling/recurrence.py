@@ -4,8 +4,9 @@ import datetime
 from dataclasses import dataclass, field
 
 from dateutil import rrule
-from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from spectrum.clinic import clinic_hours
 
 MAX_OCCURRENCES = 260
 MAX_SPAN = datetime.timedelta(days=366)
@@ -79,7 +80,7 @@ class Occurrence:
 
 
 def is_open(day: datetime.date, closed_days: set[datetime.date]) -> bool:
-    return day.weekday() in settings.CLINIC_WORKDAYS and day not in closed_days
+    return clinic_hours().is_workday(day) and day not in closed_days
 
 
 def next_open_day(day: datetime.date, closed_days: set[datetime.date]) -> datetime.date:

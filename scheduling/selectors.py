@@ -8,28 +8,35 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from scheduling.models import Appointment, clinic_now
+from accounts import permissions
+from accounts.models import Role, User
+from accounts.permissions import Actor
+from patients.models import Patient
+from scheduling.models import Appointment, AppointmentQuerySet, clinic_now
 
 Status = Appointment.Status
 
 
-def appointments_visible_to(user: Any) -> QuerySet[Appointment]:
+CLINICIAN_ROLES = (Role.DOCTOR, Role.NURSE)
+
+
+def clinicians() -> QuerySet[User]:
+    """Who can be booked as the clinician: active doctors and nurses."""
+    return User.objects.filter(role__in=CLINICIAN_ROLES, is_active=True).order_by("full_name", "email")
+
+
+def appointments_visible_to(user: Actor) -> AppointmentQuerySet:
     """Appointments ``user`` may see: of active patients, or of any patient for administrators."""
-    if not user.has_perm("scheduling.view_appointment"):
-        return Appointment.objects.none()
-    appointments = Appointment.objects.all()
-    if not user.has_perm("patients.reactivate_patient"):
-        appointments = appointments.filter(patient__is_active=True)
-    return appointments
+    return Appointment.objects.visible_to(user)
 
 
-def appointments_counted_for(user: Any) -> QuerySet[Appointment]:
+def appointments_counted_for(user: Actor) -> QuerySet[Appointment]:
     """What the calendar counts: every appointment, deactivated patients' included (no names, no join).
 
     Counting without a join keeps the month view an index-only aggregate at millions of rows; the day
     list still leaves out deactivated patients for non-administrators and says how many it left out.
     """
-    if not user.has_perm("scheduling.view_appointment"):
+    if not permissions.can_view_schedule(user):
         return Appointment.objects.none()
     return Appointment.objects.all()
 
@@ -127,7 +134,7 @@ def day_appointments(appointments: QuerySet[Appointment], date: datetime.date) -
     )
 
 
-def unmarked_past(appointments: QuerySet[Appointment], *, limit: int = 50) -> QuerySet[Appointment]:
+def unmarked_past(appointments: AppointmentQuerySet, *, limit: int = 50) -> QuerySet[Appointment]:
     """Past appointments still open (scheduled, confirmed, checked in): attendance to record."""
     return (
         appointments.filter(status__in=Appointment.OPEN_STATUSES)
@@ -137,7 +144,7 @@ def unmarked_past(appointments: QuerySet[Appointment], *, limit: int = 50) -> Qu
     )
 
 
-def attendance_rate(patient: Any, *, days: int = 90) -> float | None:
+def attendance_rate(patient: Patient, *, days: int = 90) -> float | None:
     """attended ÷ (attended + no-show + late cancel) over the last ``days``; None without such visits."""
     since = timezone.localdate() - datetime.timedelta(days=days)
     counts = dict(
@@ -152,9 +159,9 @@ def attendance_rate(patient: Any, *, days: int = 90) -> float | None:
     return counts.get(Status.ATTENDED, 0) / total if total else None
 
 
-def patient_schedule(user: Any, patient: Any, *, limit: int = 10) -> dict[str, Any] | None:
+def patient_schedule(user: Actor, patient: Patient, *, limit: int = 10) -> dict[str, Any] | None:
     """What the patient page shows of the schedule: upcoming and past appointments, attendance rate."""
-    if not user.has_perm("scheduling.view_appointment"):
+    if not permissions.can_view_schedule(user):
         return None
     now = clinic_now()
     appointments = Appointment.objects.filter(patient=patient).select_related("service_type", "clinician")
@@ -167,9 +174,9 @@ def patient_schedule(user: Any, patient: Any, *, limit: int = 10) -> dict[str, A
     }
 
 
-def dashboard(user: Any) -> dict[str, Any] | None:
+def dashboard(user: Actor) -> dict[str, Any] | None:
     """Today's appointments and past ones still unmarked, for the home page."""
-    if not user.has_perm("scheduling.view_appointment"):
+    if not permissions.can_view_schedule(user):
         return None
     visible = appointments_visible_to(user)
     return {

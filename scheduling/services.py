@@ -30,6 +30,7 @@ from scheduling.models import (
     ServiceType,
     clinic_now,
 )
+from spectrum.clinic import clinic_hours
 from spectrum.exceptions import ConflictError, DomainError
 
 Status = Appointment.Status
@@ -91,17 +92,10 @@ class Slot:
 # --- Rules -------------------------------------------------------------------------------------------
 
 
-def _parse_clock(value: str) -> datetime.time:
-    return datetime.datetime.strptime(value, "%H:%M").time()
-
-
-def clinic_hours() -> tuple[datetime.time, datetime.time]:
-    return _parse_clock(settings.CLINIC_HOURS_START), _parse_clock(settings.CLINIC_HOURS_END)
-
-
 def start_times() -> list[datetime.time]:
     """Every bookable start time: the slot grid within clinic hours."""
-    opens, closes = clinic_hours()
+    hours = clinic_hours()
+    opens, closes = hours.start, hours.end
     step = datetime.timedelta(minutes=settings.APPOINTMENT_SLOT_MINUTES)
     moment = datetime.datetime.combine(datetime.date.min, opens)
     end = datetime.datetime.combine(datetime.date.min, closes)
@@ -119,7 +113,8 @@ def closed_days_between(first: datetime.date, last: datetime.date) -> dict[datet
 def check_slot_rules(slot: Slot, *, closed: dict[datetime.date, str] | None = None) -> None:
     """Clinic days, hours and the slot grid. Raises ValidationError with field messages."""
     errors: dict[str, list[str]] = {}
-    opens, closes = clinic_hours()
+    hours = clinic_hours()
+    opens, closes = hours.start, hours.end
     minutes = slot.start_time.hour * 60 + slot.start_time.minute
     if slot.start_time.second or minutes % settings.APPOINTMENT_SLOT_MINUTES:
         errors["start_time"] = [
@@ -134,7 +129,7 @@ def check_slot_rules(slot: Slot, *, closed: dict[datetime.date, str] | None = No
     closed = closed if closed is not None else closed_days_between(slot.date, slot.date)
     if slot.date in closed:
         errors["date"] = [f"The clinic is closed on {slot.date:%m/%d/%Y} ({closed[slot.date]})."]
-    elif slot.date.weekday() not in settings.CLINIC_WORKDAYS:
+    elif not hours.is_workday(slot.date):
         errors["date"] = [f"The clinic is closed on {slot.date:%A}s."]
     if not 5 <= slot.duration_minutes <= 8 * 60:
         errors["duration_minutes"] = ["A duration is 5 minutes to 8 hours."]
@@ -195,7 +190,7 @@ def _resolve_conflicts(actor: User, conflicts: list[Conflict], override_reason: 
         return ""
     if not override_reason.strip():
         raise SchedulingConflict(conflicts)
-    if not actor.has_perm("scheduling.override_conflict"):
+    if not permissions.can_override_conflicts(actor):
         raise PermissionDenied("Your role may not book over a conflict.")
     return override_reason.strip()[:300]
 
@@ -208,14 +203,14 @@ def _refuse_unwritable(actor: User, changed: Iterable[str]) -> None:
 
 
 def _check_bookable(actor: User, patient: Patient, service_type: ServiceType, clinician: User | None) -> None:
-    if not actor.has_perm("scheduling.add_appointment"):
+    if not permissions.can_book_appointments(actor):
         raise PermissionDenied("Your role may not book appointments.")
     errors = {}
     if not patient.is_active:
         errors["patient"] = ["This patient is deactivated."]
     if not service_type.is_active:
         errors["service_type"] = [f"{service_type.name} is no longer offered and cannot be booked."]
-    if clinician is not None and (not clinician.is_active or not clinician.has_perm("scheduling.add_appointment")):
+    if clinician is not None and not permissions.is_bookable_clinician(clinician):
         errors["clinician"] = ["Choose an active clinician."]
     if errors:
         raise ValidationError(errors)
@@ -277,7 +272,7 @@ def set_status(*, actor: User, appointment: Appointment, status: str, reason: st
     Attended, no-show and late cancel are only for appointments that have started. Reopening a
     cancelled appointment (back to scheduled) is a booking again: conflicts and authorizations are checked.
     """
-    if not actor.has_perm("scheduling.change_appointment"):
+    if not permissions.can_change_appointments(actor):
         raise PermissionDenied("Your role may not change appointments.")
     if status not in Status.values:
         raise ValidationError({"status": [f"Choose one of: {', '.join(Status.values)}."]})
@@ -342,7 +337,7 @@ def update_appointment(
     - all: every future occurrence of the series that was not edited on its own.
     Past occurrences and their attendance are never changed by a series edit. Returns the changed appointments.
     """
-    if not actor.has_perm("scheduling.change_appointment"):
+    if not permissions.can_change_appointments(actor):
         raise PermissionDenied("Your role may not change appointments.")
     if scope not in SCOPES:
         raise ValidationError({"scope": ["Choose this, following or all."]})
@@ -566,7 +561,7 @@ def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = 
 
     Nothing is deleted. Returns how many occurrences were cancelled.
     """
-    if not actor.has_perm("scheduling.change_appointmentseries"):
+    if not permissions.can_change_series(actor):
         raise PermissionDenied("Your role may not cancel series.")
     if series.cancelled_at:
         raise DomainError("This series is already cancelled.")

@@ -1,11 +1,10 @@
 import datetime
-import json
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -13,24 +12,28 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from accounts import permissions
+from accounts.permissions import Actor
 from patients import selectors as patient_selectors
 from scheduling import rendering, selectors, services
-from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm, clinicians
+from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm
 from scheduling.models import Appointment, AppointmentSeries, ServiceType, clinic_now
 from spectrum.exceptions import DomainError
+from spectrum.http import ClinicRequest
 from spectrum.links import url_maker
 
 Status = Appointment.Status
 DAY_PAGE_SIZE = 50
 
 
-def _require(user: Any, permission: str) -> None:
-    if not user.has_perm(permission):
+def _require(allowed: bool) -> None:
+    if not allowed:
         raise PermissionDenied
 
 
-def get_appointment_for_user(user: Any, pk: int, *, write: bool = False) -> Appointment:
+def get_appointment_for_user(user: Actor, pk: int, *, write: bool = False) -> Appointment:
     appointment = (
         selectors.appointments_visible_to(user)
         .select_related("patient", "service_type", "clinician", "series")
@@ -39,7 +42,7 @@ def get_appointment_for_user(user: Any, pk: int, *, write: bool = False) -> Appo
     )
     if appointment is None:
         raise Http404("No such appointment.")
-    if write and not user.has_perm("scheduling.change_appointment"):
+    if write and not permissions.can_change_appointments(user):
         raise PermissionDenied
     return appointment
 
@@ -73,21 +76,21 @@ def _prepare_rows(appointments) -> None:
         )
 
 
-def _calendar_filters(request: HttpRequest) -> dict[str, Any]:
+def _calendar_filters(request: ClinicRequest) -> dict[str, Any]:
     """Clinician and service type filters from the query string (ignored when unknown)."""
     filters: dict[str, Any] = {}
     clinician_id = request.GET.get("clinician", "")
     if clinician_id.isdigit():
-        filters["clinician"] = clinicians().filter(pk=clinician_id).first()
+        filters["clinician"] = selectors.clinicians().filter(pk=clinician_id).first()
     service_id = request.GET.get("service_type", "")
     if service_id.isdigit():
         filters["service_type"] = ServiceType.objects.filter(pk=service_id).first()
     return filters
 
 
-def _filter_context(request: HttpRequest, filters: dict[str, Any]) -> dict[str, Any]:
+def _filter_context(request: ClinicRequest, filters: dict[str, Any]) -> dict[str, Any]:
     return {
-        "clinician_choices": clinicians(),
+        "clinician_choices": selectors.clinicians(),
         "service_type_choices": ServiceType.objects.order_by("code"),
         "selected_clinician": filters.get("clinician"),
         "selected_service_type": filters.get("service_type"),
@@ -98,8 +101,8 @@ def _filter_context(request: HttpRequest, filters: dict[str, Any]) -> dict[str, 
 
 
 @require_GET
-def calendar_month(request: HttpRequest) -> HttpResponse:
-    _require(request.user, "scheduling.view_appointment")
+def calendar_month(request: ClinicRequest) -> HttpResponse:
+    _require(permissions.can_view_schedule(request.user))
     today = timezone.localdate()
     try:
         month = datetime.datetime.strptime(request.GET.get("month", ""), "%Y-%m").date()
@@ -129,18 +132,18 @@ def calendar_month(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/calendar_month.html", context)
 
 
-def _booking_context(request: HttpRequest, day: datetime.date) -> dict[str, Any]:
+def _booking_context(request: ClinicRequest, day: datetime.date) -> dict[str, Any]:
     """The calendar pages only need to know whether to offer booking; the form loads when opened."""
-    return {"can_book": request.user.has_perm("scheduling.add_appointment"), "booking_date": day}
+    return {"can_book": permissions.can_book_appointments(request.user), "booking_date": day}
 
 
-def _booking_form(user: Any, day: datetime.date) -> AppointmentForm:
+def _booking_form(user: Actor, day: datetime.date) -> AppointmentForm:
     return AppointmentForm(initial={"date": day, "start_time": "10:00", "interval": 1}, user=user)
 
 
 @require_GET
-def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
-    _require(request.user, "scheduling.view_appointment")
+def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
+    _require(permissions.can_view_schedule(request.user))
     try:
         date = datetime.date.fromisoformat(day)
     except ValueError:
@@ -155,7 +158,7 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
         date=date
     )
     hidden = 0
-    if not request.user.has_perm("patients.reactivate_patient"):
+    if not permissions.can_view_inactive_patients(request.user):
         hidden = everyone.filter(patient__is_active=False).count()
     paginator.count = everyone.count() - hidden
     page = paginator.get_page(request.GET.get("page"))
@@ -166,7 +169,7 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
         "appointments": page.object_list,
         "rows": rendering.appointment_rows(
             page.object_list,
-            can_mark=request.user.has_perm("scheduling.change_appointment"),
+            can_mark=permissions.can_change_appointments(request.user),
             csrf_token=get_token(request),
         ),
         "page": page,
@@ -175,7 +178,7 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
         "following": date + datetime.timedelta(days=1),
         "today": timezone.localdate(),
         "closed_reason": closed,
-        "can_mark": request.user.has_perm("scheduling.change_appointment"),
+        "can_mark": permissions.can_change_appointments(request.user),
         **_filter_context(request, filters),
         **_booking_context(request, date),
     }
@@ -183,9 +186,9 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
 
 
 @require_GET
-def calendar_week(request: HttpRequest) -> HttpResponse:
+def calendar_week(request: ClinicRequest) -> HttpResponse:
     """A clinician's week (Monday to Friday) in time slots; defaults to the signed-in user's own week."""
-    _require(request.user, "scheduling.view_appointment")
+    _require(permissions.can_view_schedule(request.user))
     try:
         anchor = datetime.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
@@ -193,7 +196,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
     monday = anchor - datetime.timedelta(days=anchor.weekday())
     week = [monday + datetime.timedelta(days=offset) for offset in range(5)]
     clinician_id = request.GET.get("clinician") or str(request.user.pk)
-    clinician = clinicians().filter(pk=clinician_id).first() if clinician_id.isdigit() else None
+    clinician = selectors.clinicians().filter(pk=clinician_id).first() if clinician_id.isdigit() else None
     appointments = []
     if clinician is not None:
         appointments = list(
@@ -215,7 +218,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         "week": week,
         "grid": grid,
         "clinician": clinician,
-        "clinician_choices": clinicians(),
+        "clinician_choices": selectors.clinicians(),
         "previous": monday - datetime.timedelta(days=7),
         "following": monday + datetime.timedelta(days=7),
         "today": timezone.localdate(),
@@ -224,9 +227,9 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def patient_picker(request: HttpRequest) -> HttpResponse:
+def patient_picker(request: ClinicRequest) -> HttpResponse:
     """Search-as-you-type for the booking dialog: a short list of matching active patients."""
-    _require(request.user, "scheduling.add_appointment")
+    _require(permissions.can_book_appointments(request.user))
     term = request.GET.get("q", "").strip()
     patients = []
     if len(term) >= 2:
@@ -242,9 +245,9 @@ def _form_errors(form, exc: ValidationError) -> None:
 
 
 @require_POST
-def appointment_preview(request: HttpRequest) -> HttpResponse:
+def appointment_preview(request: ClinicRequest) -> HttpResponse:
     """The dates a series would book, with moves and conflicts (htmx fragment); nothing is saved."""
-    _require(request.user, "scheduling.add_appointment")
+    _require(permissions.can_book_appointments(request.user))
     form = AppointmentForm(request.POST, user=request.user)
     occurrences = None
     if form.is_valid():
@@ -259,15 +262,16 @@ def appointment_preview(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def appointment_create(request: HttpRequest) -> HttpResponse:
+def appointment_create(request: ClinicRequest) -> HttpResponse:
     """Book one appointment or a series. The calendar's dialog posts here with htmx; without JS it is a page."""
-    _require(request.user, "scheduling.add_appointment")
+    _require(permissions.can_book_appointments(request.user))
     if request.method != "POST":
         try:
             day = datetime.date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
             day = timezone.localdate()
-        context = {"can_book": True, "booking_form": _booking_form(request.user, day)}
+        booking_form = _booking_form(request.user, day)
+        context: dict[str, Any] = {"can_book": True, "booking_form": booking_form}
         patient_id = request.GET.get("patient", "")
         patient = (
             patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
@@ -275,7 +279,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             else None
         )
         if patient is not None:
-            context["booking_form"].initial["patient"] = patient.pk
+            booking_form.initial["patient"] = patient.pk
             context["chosen_patient"] = patient
         template = "scheduling/_booking_form.html" if request.htmx else "scheduling/appointment_new.html"
         return render(request, template, context)
@@ -290,7 +294,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
                 )
                 count = series.occurrences.count()
                 messages.success(request, f"Booked {count} appointment{pluralize(count)} ({series}).")
-                _warn(request, series.authorization_warnings)
+                _warn(request, getattr(series, "authorization_warnings", []))
             else:
                 appointment = services.book_appointment(
                     actor=request.user, patient=data["patient"], service_type=data["service_type"], date=data["date"],
@@ -302,7 +306,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
                     f"Booked {appointment.service_type.code} on {appointment.date:%m/%d/%Y} "
                     f"at {appointment.start_time:%I:%M %p}.",
                 )
-                _warn(request, appointment.authorization_warnings)
+                _warn(request, getattr(appointment, "authorization_warnings", []))
             return _redirect_after_booking(request, data["date"])
         except ValidationError as exc:
             _form_errors(form, exc)
@@ -331,22 +335,20 @@ def summarize_warnings(warnings: list) -> list[str]:
     return lines
 
 
-def _warn(request: HttpRequest, warnings: list) -> None:
+def _warn(request: ClinicRequest, warnings: list) -> None:
     for line in summarize_warnings(warnings):
         messages.warning(request, line)
 
 
-def _redirect_after_booking(request: HttpRequest, day: datetime.date) -> HttpResponse:
+def _redirect_after_booking(request: ClinicRequest, day: datetime.date) -> HttpResponse:
     url = reverse("scheduling:day", kwargs={"day": day.isoformat()})
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
+        return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
 @require_POST
-def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_status(request: ClinicRequest, pk: int) -> HttpResponse:
     """Change the status inline from the day view (htmx swaps the row) or from a plain form."""
     appointment = get_appointment_for_user(request.user, pk, write=True)
     form = StatusForm(request.POST)
@@ -377,7 +379,7 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
                 if warnings
                 else {"text": "Status saved.", "level": "success"}
             )
-            response["HX-Trigger"] = json.dumps({"notify": notice})
+            trigger_client_event(response, "notify", notice)
         return response
     if error:
         messages.error(request, error)
@@ -389,7 +391,7 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_edit(request: ClinicRequest, pk: int) -> HttpResponse:
     appointment = get_appointment_for_user(request.user, pk, write=True)
     form = AppointmentEditForm(request.POST or None, appointment=appointment, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -415,11 +417,9 @@ def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def series_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request.user, "scheduling.change_appointmentseries")
-    series = AppointmentSeries.objects.filter(
-        pk=pk, patient__in=patient_selectors.patients_visible_to(request.user)
-    ).first()
+def series_cancel(request: ClinicRequest, pk: int) -> HttpResponse:
+    _require(permissions.can_change_series(request.user))
+    series = AppointmentSeries.objects.visible_to(request.user).filter(pk=pk).first()
     if series is None:
         raise Http404("No such series.")
     try:

@@ -4,10 +4,11 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import pagination, renderers
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -56,7 +57,11 @@ class FastJSONRenderer(renderers.JSONRenderer):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus our domain errors, Django validation errors and rate limits as JSON."""
+    """DRF's handler, plus our domain errors, Django's refusals and rate limits as JSON: the one mapping.
+
+    Viewsets let services raise: ``DomainError`` keeps its status (400, 409, ...) and extra fields, Django's
+    ``ValidationError`` becomes 400 with per-field messages and ``PermissionDenied`` 403 with its message.
+    """
     # Imported here: rest_framework.views reads the DRF settings, which name classes in this module.
     from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -64,6 +69,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"detail": exc.message, **exc.extra}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = DRFValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = PermissionDenied(str(exc) or None)
     if isinstance(exc, Ratelimited):
         exc = Throttled(wait=60)
     return drf_exception_handler(exc, context)

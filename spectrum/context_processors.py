@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -6,30 +7,33 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 
+from accounts import permissions
+
 
 @dataclass(frozen=True)
 class NavItem:
     label: str
     url_name: str
     description: str = ""
-    permission: str | None = None  # None: every signed-in user
-    admin_site: bool = False
+    may_use: Callable[[permissions.Actor], bool] | None = None  # None: every signed-in user
 
 
 # The main navigation. An entry shows when the user may use it and its page exists (features arrive
 # issue by issue; an entry whose URL is not defined yet is left out rather than linking to a 404).
 NAVIGATION = [
     NavItem("Dashboard", "dashboard", "Today at a glance"),
-    NavItem("Patients", "patients:patient-list", "Find, register and update patient records", "patients.view_patient"),
-    NavItem("Calendar", "scheduling:calendar", "Book appointments and mark attendance", "scheduling.view_appointment"),
+    NavItem(
+        "Patients", "patients:patient-list", "Find, register and update patient records", permissions.can_view_patients
+    ),
+    NavItem("Calendar", "scheduling:calendar", "Book appointments and mark attendance", permissions.can_view_schedule),
     NavItem(
         "Authorizations",
         "authorizations:authorization-list",
         "Insurance authorizations and units",
-        "authorizations.view_authorization",
+        permissions.can_view_authorizations,
     ),
-    NavItem("Audit", "audit:event-list", "Who viewed or changed what, and when", "audit.view_auditevent"),
-    NavItem("Admin", "admin:index", "Users, roles, lockouts and reference data", admin_site=True),
+    NavItem("Audit", "audit:event-list", "Who viewed or changed what, and when", permissions.can_view_audit_log),
+    NavItem("Admin", "admin:index", "Users, roles, lockouts and reference data", permissions.can_use_admin_site),
 ]
 
 
@@ -37,9 +41,7 @@ def navigation_for(request: HttpRequest) -> list[dict[str, object]]:
     user = request.user
     items = []
     for item in NAVIGATION:
-        if item.admin_site and not user.is_staff:
-            continue
-        if item.permission and not user.has_perm(item.permission):
+        if item.may_use is not None and not item.may_use(user):
             continue
         url = _url(item.url_name)
         if url is None:
@@ -66,4 +68,6 @@ def shell(request: HttpRequest) -> dict[str, object]:
         context["navigation"] = SimpleLazyObject(lambda: navigation_for(request))
         context["session_idle_timeout"] = settings.SESSION_IDLE_TIMEOUT
         context["session_idle_minutes"] = max(1, round(settings.SESSION_IDLE_TIMEOUT / 60))
+        # Templates show the export links by this predicate (the export view checks it again).
+        context["can_export_data"] = SimpleLazyObject(lambda: permissions.can_export_data(user))
     return context

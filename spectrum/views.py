@@ -1,5 +1,6 @@
 import logging
 import sys
+from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -16,11 +17,12 @@ logger = logging.getLogger(__name__)
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from accounts import permissions
     from authorizations import selectors as authorizations
     from scheduling import selectors as scheduling
 
-    context = {"schedule": scheduling.dashboard(request.user)}
-    if request.user.has_perm("authorizations.view_authorization"):
+    context: dict[str, Any] = {"schedule": scheduling.dashboard(request.user)}
+    if permissions.can_view_authorizations(request.user):
         context["authorization_alerts"] = authorizations.alerts(request.user)
     return render(request, "dashboard.html", context)
 

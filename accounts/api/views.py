@@ -1,8 +1,6 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,7 +10,7 @@ from accounts import services
 from accounts.api.serializers import MeSerializer, UserSerializer
 from accounts.lockout import AccountLocked, reset_account_attempts
 from accounts.models import User
-from accounts.permissions import IsAuthenticatedActive
+from accounts.permissions import IsAuthenticatedActive, UserPermissions
 from accounts.tokens import SignInRefreshToken
 from audit import services as audit
 from spectrum.api import LoginRateThrottle
@@ -92,6 +90,7 @@ class UserViewSet(
     """Staff accounts, for administrators. Deactivate with ``is_active: false``; users are never deleted."""
 
     serializer_class = UserSerializer
+    permission_classes = [UserPermissions]
     filterset_fields = ["role", "is_active"]
     ordering_fields = ["email", "full_name", "role", "date_joined", "last_login"]
     ordering = ["full_name", "email"]
@@ -100,15 +99,9 @@ class UserViewSet(
         return User.objects.order_by(*self.ordering)
 
     def perform_create(self, serializer: UserSerializer) -> None:
-        try:
-            serializer.instance = services.create_user(actor=self.request.user, **serializer.validated_data)
-        except DjangoValidationError as exc:
-            raise DRFValidationError(exc.message_dict) from None
+        serializer.instance = services.create_user(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: UserSerializer) -> None:
-        try:
-            serializer.instance = services.update_user(
-                user=serializer.instance, actor=self.request.user, **serializer.validated_data
-            )
-        except DjangoValidationError as exc:
-            raise DRFValidationError(exc.message_dict) from None
+        serializer.instance = services.update_user(
+            user=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )

@@ -1,15 +1,13 @@
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 
+from accounts.permissions import AuthorizationPermissions
 from authorizations import selectors, services
 from authorizations.api.serializers import AuthorizationSerializer
 from authorizations.forms import AuthorizationFilterForm
 from authorizations.models import Authorization
-from authorizations.views import filter_authorizations
 
 
 @extend_schema_view(
@@ -31,6 +29,7 @@ class AuthorizationViewSet(
     derived from appointments, never written."""
 
     serializer_class = AuthorizationSerializer
+    permission_classes = [AuthorizationPermissions]
     filter_backends: list = []
 
     def get_queryset(self):
@@ -46,21 +45,17 @@ class AuthorizationViewSet(
             if not patient.isdigit():
                 raise ValidationError({"patient": ["A patient id is a number."]})
             data["patient"] = int(patient)
-        return filter_authorizations(queryset, data)
+        return selectors.filter_authorizations(queryset, data)
 
     def _save(self, serializer: AuthorizationSerializer, authorization: Authorization | None) -> None:
         data = dict(serializer.validated_data)
         service_types = data.pop("service_types", None)
         if service_types is None:
             service_types = list(authorization.service_types.all()) if authorization else []
-        try:
-            saved = services.save_authorization(
-                actor=self.request.user, data=data, service_types=service_types, authorization=authorization
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
+        # Refusals (Django's ValidationError, PermissionDenied) become 400/403 in spectrum.api.exception_handler.
+        saved = services.save_authorization(
+            actor=self.request.user, data=data, service_types=service_types, authorization=authorization
+        )
         serializer.instance = selectors.with_usage(Authorization.objects.filter(pk=saved.pk)).get()
 
     def perform_create(self, serializer: AuthorizationSerializer) -> None:

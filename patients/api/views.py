@@ -1,26 +1,18 @@
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.permissions import RoleModelPermissions
+from accounts.permissions import PatientPermissions
 from patients import selectors, services
 from patients.api.serializers import PatientListSerializer, PatientSerializer
 from patients.filters import PatientFilter
 from spectrum.api import PageNumberPagination
 from spectrum.pagination import LargeTablePaginator
-
-
-class PatientPermissions(RoleModelPermissions):
-    """DELETE deactivates, so it needs the deactivate permission rather than delete."""
-
-    perms_map = {**RoleModelPermissions.perms_map, "DELETE": ["%(app_label)s.deactivate_%(model_name)s"]}
 
 
 class PatientPagination(PageNumberPagination):
@@ -101,16 +93,14 @@ class PatientViewSet(viewsets.ModelViewSet):
         return Response(self.get_serializer(patient).data)
 
     def perform_create(self, serializer: PatientSerializer) -> None:
-        serializer.instance = self._call(
-            services.create_patient,
+        serializer.instance = services.create_patient(
             actor=self.request.user,
             data=serializer.validated_data,
             allow_duplicate=self.allow_duplicate(),
         )
 
     def perform_update(self, serializer: PatientSerializer) -> None:
-        serializer.instance = self._call(
-            services.update_patient,
+        serializer.instance = services.update_patient(
             actor=self.request.user,
             patient=serializer.instance,
             data=serializer.validated_data,
@@ -118,20 +108,11 @@ class PatientViewSet(viewsets.ModelViewSet):
         )
 
     def destroy(self, request: Request, *args, **kwargs) -> Response:
-        self._call(services.deactivate_patient, actor=request.user, patient=self.get_object())
+        services.deactivate_patient(actor=request.user, patient=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=PatientSerializer)
     @action(detail=True, methods=["post"])
     def reactivate(self, request: Request, pk: str | None = None) -> Response:
-        patient = self._call(services.reactivate_patient, actor=request.user, patient=self.get_object())
+        patient = services.reactivate_patient(actor=request.user, patient=self.get_object())
         return Response(self.get_serializer(patient).data)
-
-    @staticmethod
-    def _call(service, **kwargs):
-        try:
-            return service(**kwargs)
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None

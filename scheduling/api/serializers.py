@@ -5,8 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from patients.models import Patient
-from scheduling import recurrence
-from scheduling.forms import clinicians
+from scheduling import recurrence, selectors
 from scheduling.models import Appointment, AppointmentSeries, ServiceType
 from spectrum.serializers import CLINICAL_TEXT_HELP, RoleFieldsMixin
 
@@ -23,7 +22,7 @@ class ServiceTypeSerializer(serializers.ModelSerializer):
 @extend_schema_field(OpenApiTypes.INT)
 class ClinicianField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
-        return clinicians()
+        return selectors.clinicians()
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -1,17 +1,15 @@
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import RoleModelPermissions
+from accounts.permissions import AppointmentPermissions, SeriesPermissions, ServiceTypePermissions
 from scheduling import selectors, services
 from scheduling.api.serializers import (
     AppointmentSerializer,
@@ -22,18 +20,7 @@ from scheduling.api.serializers import (
     occurrence_as_dict,
     parse_month,
 )
-from scheduling.forms import clinicians
 from scheduling.models import Appointment, AppointmentSeries, ServiceType
-
-
-def call_service(service, **kwargs):
-    """Run a service, turning Django's validation and permission errors into DRF's (400, 403)."""
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from None
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc) or None) from None
 
 
 class ServiceTypeViewSet(
@@ -43,6 +30,7 @@ class ServiceTypeViewSet(
     """Service types: read for every role, write for administrators. Retire one with ``is_active: false``."""
 
     serializer_class = ServiceTypeSerializer
+    permission_classes = [ServiceTypePermissions]
     queryset = ServiceType.objects.order_by("code")
     filterset_fields = ["is_active"]
 
@@ -66,6 +54,7 @@ class AppointmentViewSet(
     """
 
     serializer_class = AppointmentSerializer
+    permission_classes = [AppointmentPermissions]
     filterset_class = AppointmentFilter
     ordering_fields = ["date", "start_time", "status"]
 
@@ -78,8 +67,8 @@ class AppointmentViewSet(
 
     def perform_create(self, serializer: AppointmentSerializer) -> None:
         data = serializer.validated_data
-        serializer.instance = call_service(
-            services.book_appointment, actor=self.request.user, patient=data["patient"],
+        serializer.instance = services.book_appointment(
+            actor=self.request.user, patient=data["patient"],
             service_type=data["service_type"], date=data["date"], start_time=data["start_time"],
             duration_minutes=data.get("duration_minutes"), clinician=data.get("clinician"),
             notes=data.get("notes", ""), override_reason=data.get("override_reason", ""),
@@ -94,9 +83,7 @@ class AppointmentViewSet(
             appointment = self.get_object()
             data = StatusInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            appointment = call_service(
-                services.set_status, actor=request.user, appointment=appointment, **data.validated_data
-            )
+            appointment = services.set_status(actor=request.user, appointment=appointment, **data.validated_data)
             return Response(self.get_serializer(appointment).data)
         return super().partial_update(request, *args, **kwargs)
 
@@ -109,8 +96,8 @@ class AppointmentViewSet(
             raise ValidationError({"patient": ["An appointment cannot move to another patient; book a new one."]})
         data.pop("patient", None)
         scope = self.request.query_params.get("scope") or self.request.data.get("scope") or "this"
-        changed = call_service(
-            services.update_appointment, actor=self.request.user, appointment=serializer.instance, changes=data,
+        changed = services.update_appointment(
+            actor=self.request.user, appointment=serializer.instance, changes=data,
             scope=scope, override_reason=override_reason,
         )  # fmt: skip
         serializer.instance = changed[0]
@@ -126,11 +113,11 @@ class AppointmentSeriesViewSet(
     """Recurring series: create all occurrences at once (or none); preview first; cancel future ones."""
 
     serializer_class = SeriesSerializer
+    permission_classes = [SeriesPermissions]
     filterset_fields = ["patient", "clinician", "service_type"]
 
     def get_queryset(self):
-        visible = selectors.appointments_visible_to(self.request.user).values("patient_id")
-        return AppointmentSeries.objects.filter(patient_id__in=visible).distinct().order_by("-created_at")
+        return AppointmentSeries.objects.visible_to(self.request.user).order_by("-created_at")
 
     def _request(self, request: Request) -> tuple[services.SeriesRequest, str]:
         data = SeriesInputSerializer(data=request.data, context=self.get_serializer_context())
@@ -144,18 +131,14 @@ class AppointmentSeriesViewSet(
     @extend_schema(request=SeriesInputSerializer, responses=SeriesSerializer)
     def create(self, request: Request, *args, **kwargs) -> Response:
         series_request, override_reason = self._request(request)
-        series = call_service(
-            services.create_series, actor=request.user, request=series_request, override_reason=override_reason
-        )
+        series = services.create_series(actor=request.user, request=series_request, override_reason=override_reason)
         return Response(self.get_serializer(series).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SeriesInputSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["post"])
     def preview(self, request: Request) -> Response:
-        if not request.user.has_perm("scheduling.add_appointmentseries"):
-            raise PermissionDenied()
         series_request, _ = self._request(request)
-        occurrences = call_service(services.preview_series, request=series_request)
+        occurrences = services.preview_series(request=series_request)
         return Response(
             {
                 "count": sum(1 for occ in occurrences if not occ.skipped),
@@ -175,8 +158,8 @@ class AppointmentSeriesViewSet(
         by = request.data.get("by", "clinic")
         if by not in ("clinic", "patient"):
             raise ValidationError({"by": ["Say who cancelled: clinic or patient."]})
-        call_service(
-            services.cancel_series, actor=request.user, series=series, by_patient=by == "patient",
+        services.cancel_series(
+            actor=request.user, series=series, by_patient=by == "patient",
             reason=str(request.data.get("reason", ""))[:300],
         )  # fmt: skip
         return Response(self.get_serializer(series).data)
@@ -185,8 +168,7 @@ class AppointmentSeriesViewSet(
 class CalendarView(APIView):
     """Per-day counts for a month: ``total`` excludes cancellations, which appear only in ``by_status``."""
 
-    queryset = Appointment.objects.none()  # for the model permission check (view_appointment)
-    permission_classes = [RoleModelPermissions]
+    permission_classes = [AppointmentPermissions]
 
     @extend_schema(
         parameters=[
@@ -200,7 +182,7 @@ class CalendarView(APIView):
         month = parse_month(request.query_params["month"]) if "month" in request.query_params else timezone.localdate()
         appointments = selectors.appointments_counted_for(request.user)
         errors = {}
-        for name, choices in (("clinician", clinicians()), ("service_type", ServiceType.objects.all())):
+        for name, choices in (("clinician", selectors.clinicians()), ("service_type", ServiceType.objects.all())):
             value = request.query_params.get(name)
             if value:
                 if not value.isdigit() or not choices.filter(pk=value).exists():

@@ -59,4 +59,6 @@ def test_a_fast_select_renders_its_choices_again_when_they_change():
 
     select.choices = [("b", "Beta")]
 
-    assert "Alpha" not in select.render("x", "b") and '<option value="b" selected>Beta</option>' in select.render("x", "b")
+    assert "Alpha" not in select.render("x", "b") and '<option value="b" selected>Beta</option>' in select.render(
+        "x", "b"
+    )

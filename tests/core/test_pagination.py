@@ -57,7 +57,8 @@ def test_rows_with_an_annotation_or_a_relation_s_field_are_read_through_values(p
     listed = Patient.objects.order_by("last_name").annotate(surname=F("last_name"))
     paginator = LargeTablePaginator(listed, 2, fields=("id", "surname", "created_by__email"))
     assert [(row["surname"], row["created_by__email"]) for row in paginator.page(1)] == [
-        ("Alvarez", admin_user.email), ("Baker", None)
+        ("Alvarez", admin_user.email),
+        ("Baker", None),
     ]
     assert [row["surname"] for row in paginator.page(2)] == ["Castro"]
 
@@ -69,7 +70,8 @@ def test_rows_as_dicts_need_the_key():
 
 def test_without_fields_rows_are_model_instances(patients):
     assert [patient.last_name for patient in LargeTablePaginator(Patient.objects.order_by("last_name"), 2).page(1)] == [
-        "Alvarez", "Baker"
+        "Alvarez",
+        "Baker",
     ]
 
 

@@ -95,7 +95,11 @@ def test_page_size_and_sorting(login):
 
 def test_list_rows_escape_what_patients_are_called(login):
     PatientFactory(
-        first_name="<b>Eve</b>", last_name="O'Hara & \"Sons\"", preferred_name="<i>E</i>", city="<Miami>", is_active=False
+        first_name="<b>Eve</b>",
+        last_name='O\'Hara & "Sons"',
+        preferred_name="<i>E</i>",
+        city="<Miami>",
+        is_active=False,
     )
     client = login(Role.ADMIN)
     for headers in ({}, {"HX-Request": "true"}):
@@ -112,7 +116,9 @@ def test_filter_form_keeps_what_was_asked(login):
     html = html.decode()
     assert '<input type="text" name="city" value="Mi&quot;&lt;a" id="id_city">' in html
     assert '<input type="number" name="min_age" value="30" id="id_min_age" max="150" min="0" step="any">' in html
-    assert '<option value="FL" selected>Florida</option>' in html and '<option value="all" selected>All</option>' in html
+    assert (
+        '<option value="FL" selected>Florida</option>' in html and '<option value="all" selected>All</option>' in html
+    )
 
 
 def test_list_page_runs_a_constant_number_of_queries(login, django_assert_max_num_queries):
@@ -257,7 +263,11 @@ def test_the_filter_panel_is_rendered_once_per_role_and_filter_values(login):
     other = client.get(LIST, {"city": "Tampa", "min_age": "x"}).content.decode()
 
     def panel(html):
-        return html[html.index('<div class="filter-grid">') : html.index('<div class="field">\n        <label for="id_page_size"')]
+        return html[
+            html.index('<div class="filter-grid">') : html.index(
+                '<div class="field">\n        <label for="id_page_size"'
+            )
+        ]
 
     assert panel(first) == panel(again) and 'name="city" value="Miami"' in panel(first)
     assert 'name="city" value="Tampa"' in panel(other) and "Enter a number." in panel(other)

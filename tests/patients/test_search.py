@@ -168,7 +168,9 @@ def many_cortes(db):
     ids=["sorted-matches", "name-order-walk", "walk-too-short"],
 )
 @pytest.mark.parametrize("filters", [{}, {"gender": "female"}, {"is_active": "all"}])
-def test_every_page_of_a_common_term_is_the_name_order(client, many_cortes, monkeypatch, sort_limit, walk_limit, filters):
+def test_every_page_of_a_common_term_is_the_name_order(
+    client, many_cortes, monkeypatch, sort_limit, walk_limit, filters
+):
     """Whichever way a page is found (matches sorted, the name order walked, or the plain plan when the walk
     ends too soon), every page lists what the plain query lists there, and the count stops at its limit.
     """

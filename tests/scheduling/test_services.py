@@ -358,7 +358,12 @@ def test_edit_all_at_1130_leaves_this_mornings_attended_session(staff_user, seri
     this_morning.refresh_from_db()
     assert this_morning.start_time == T(10, 0) and this_morning.status == Status.ATTENDED
     assert dict(series.occurrences.values_list("date__day", "start_time")) == {
-        4: T(10), 6: T(10), 11: T(10), 13: T(10), 18: T(14), 20: T(14)
+        4: T(10),
+        6: T(10),
+        11: T(10),
+        13: T(10),
+        18: T(14),
+        20: T(14),
     }
 
 
