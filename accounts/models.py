@@ -1,8 +1,9 @@
-from auditlog.registry import auditlog
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
+
+from audit.registry import register_audited
 
 
 class Role(models.TextChoices):
@@ -128,4 +129,4 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.groups.set([group])
 
 
-auditlog.register(User, exclude_fields=["password", "last_login", "updated_at"], m2m_fields=set())
+register_audited(User, exclude_fields=["password", "last_login", "updated_at"])

@@ -1,8 +1,12 @@
 """Retention: the one way audit entries are ever deleted.
 
 HIPAA asks for six years of documentation, so nothing younger can be purged. On PostgreSQL the
-append-only trigger (migration 0003) refuses DELETE unless the transaction has set
-``spectrum.audit_purge = 'on'`` (``SET LOCAL``: it ends with the transaction), which only this does.
+append-only trigger refuses to delete any younger entry whoever asks, and the deletion itself goes through
+``audit_purge_entries(years)``, a SECURITY DEFINER function that refuses fewer than six (migration 0006):
+the application's role needs no DELETE on the table.
+
+The purge leaves holes in the hash chain (``audit.chain``); its own entry records them (the anchor), so
+``verify_audit_trail`` still passes afterwards.
 """
 
 from dataclasses import dataclass
@@ -12,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit import events
+from audit import chain, events
 from audit import services as audit
 from audit.models import AuditEvent
 
@@ -45,7 +49,10 @@ def purge_entries(*, older_than_years: int, dry_run: bool = False, run_by: str =
     old = AuditEvent.objects.filter(timestamp__lt=cutoff)
     if dry_run:
         return PurgeResult(cutoff=cutoff, deleted=old.count(), entry=None)
-    deleted = _delete(old)
+    previous_anchor = chain.latest_anchor()
+    removed = _delete(old, older_than_years)
+    anchor = chain.anchor_after_purge(previous_anchor, removed)
+    deleted = len(removed)
     entry = audit.record(
         event=events.PURGED,
         target_model=AuditEvent,
@@ -55,17 +62,18 @@ def purge_entries(*, older_than_years: int, dry_run: bool = False, run_by: str =
             "cutoff": cutoff.isoformat(),
             "deleted": deleted,
             "run_by": run_by,
+            **anchor.as_data(),
         },
     )
     return PurgeResult(cutoff=cutoff, deleted=deleted, entry=entry)
 
 
-def _delete(entries) -> int:
-    """Delete with the trigger's permission, for this statement only (it would last until COMMIT otherwise)."""
+def _delete(entries, older_than_years: int) -> list[tuple[int, str]]:
+    """Delete ``entries`` (those older than ``older_than_years``); the chain numbers and hashes of what went."""
     if connection.vendor != "postgresql":
-        return entries.delete()[0]
+        removed = [(seq, digest) for seq, digest in entries.values_list("chain_seq", "chain_hash") if seq is not None]
+        entries.delete()
+        return removed
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL spectrum.audit_purge = 'on'")
-        deleted = entries.delete()[0]
-        cursor.execute("SET LOCAL spectrum.audit_purge = 'off'")
-    return deleted
+        cursor.execute("SELECT seq, hash FROM audit_purge_entries(%s)", [older_than_years])
+        return [(seq, digest) for seq, digest in cursor.fetchall() if seq is not None]

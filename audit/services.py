@@ -61,11 +61,11 @@ def record(
     if request is not None:
         token = current_request.set(request)
         try:
-            entry.insert()
+            entry.save()
         finally:
             current_request.reset(token)
     else:
-        entry.insert()
+        entry.save()
     return entry
 
 

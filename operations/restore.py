@@ -9,8 +9,8 @@
    Any failure rolls back: the database is as it was.
 5. The restore is recorded in the (restored) audit trail, with what it replaced.
 
-On PostgreSQL the audit table's trigger refuses DELETE; replacing its rows needs the transaction-local
-``spectrum.audit_purge`` setting, the retention purge's mechanism, used here deliberately and recorded.
+On PostgreSQL the audit table's trigger refuses DELETE of recent entries; replacing its rows empties it with
+TRUNCATE (the table owner's right, which a restore needs anyway), deliberately and recorded.
 """
 
 import json
@@ -255,9 +255,7 @@ def _restore_with_psql(path: Path, crypto: Any, inventory: list[tables.Table], t
     assert process.stdin is not None
     failure: BaseException | None = None
     try:
-        prelude = ["SET LOCAL spectrum.audit_purge = 'on';"]
-        prelude += [f"DELETE FROM {quote(table.name)};" for table in inventory]
-        prelude.append("SET LOCAL spectrum.audit_purge = 'off';")
+        prelude = [tables.empty_table_sql(table.name, "postgresql", quote) + ";" for table in inventory]
         process.stdin.write(("\n".join(prelude) + "\n").encode())
         with _open(path) as source:
             reader = archive.ArchiveReader(source, crypto)

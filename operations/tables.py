@@ -230,21 +230,24 @@ def insert_rows(table: Table, rows: list[list[Any]], using: str = "default") -> 
 def purge(tables: Iterable[Table], using: str = "default") -> None:
     """Delete every row of ``tables``, inside the caller's transaction.
 
-    On PostgreSQL the audit table's append-only trigger (audit migration 0003) lets DELETE through only
-    when the transaction has set ``spectrum.audit_purge``; we set it for these statements alone, as the
-    retention purge does. Callers record what they replaced in the audit trail.
+    On PostgreSQL the audit table's append-only trigger (audit migration 0006) refuses DELETE of recent
+    entries, so the audit table is emptied with TRUNCATE (no row trigger fires; it needs the table owner's
+    rights, as a restore does anyway). Callers record what they replaced in the audit trail.
     """
     connection = connections[using]
     if not connection.in_atomic_block:
         raise RuntimeError("purge() must run inside transaction.atomic().")
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL spectrum.audit_purge = 'on'")
         for table in tables:
-            cursor.execute(f"DELETE FROM {quote(table.name)}")
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL spectrum.audit_purge = 'off'")
+            cursor.execute(empty_table_sql(table.name, connection.vendor, quote))
+
+
+def empty_table_sql(name: str, vendor: str, quote: Any) -> str:
+    """The statement that empties table ``name``: TRUNCATE for the audit table on PostgreSQL, DELETE otherwise."""
+    if vendor == "postgresql" and name == AUDIT_TABLE:
+        return f"TRUNCATE {quote(name)}"
+    return f"DELETE FROM {quote(name)}"
 
 
 def reset_sequences(tables: Iterable[Table], using: str = "default") -> None:

@@ -2,7 +2,6 @@ import hashlib
 import hmac
 from datetime import date
 
-from auditlog.registry import auditlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, models, transaction
@@ -10,6 +9,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.registry import register_audited
 from patients import validation
 from spectrum.fields import EncryptedCharField, EncryptedListField, EncryptedTextField
 from spectrum.models import TimeStampedModel
@@ -390,8 +390,9 @@ def next_patient_numbers(count: int) -> list[str]:
     return numbers
 
 
-auditlog.register(
+register_audited(
     Patient,
+    patient_field="pk",
     exclude_fields=[*ACCESS_FIELDS, "updated_at", "search_document", "phone_digits", "ssn_hash", "ssn_last4"],
-    mask_fields=list(ENCRYPTED_FIELDS),
+    mask_fields=ENCRYPTED_FIELDS,
 )

@@ -92,6 +92,7 @@ def _development_secrets() -> dict[str, str]:
         "SECRET_KEY": lambda: secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
         "SEARCH_HASH_KEY": lambda: secrets.token_urlsafe(32),
+        "AUDIT_CHAIN_KEY": lambda: secrets.token_urlsafe(32),
         # Not needed at start-up: only backup, restore and verify_backup ask for it (operations.conf).
         "BACKUP_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
     }
@@ -380,6 +381,9 @@ AUDITLOG_LOGENTRY_MODEL = "audit.AuditEvent"
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_MASK_CALLABLE = "audit.masking.mask_value"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
+# HMAC key of the audit trail's hash chain (audit.chain; `manage.py verify_audit_trail`). Keep it apart from
+# the database: whoever holds both could rewrite history undetected. Changing it breaks the chain.
+AUDIT_CHAIN_KEY = required_secret("AUDIT_CHAIN_KEY")
 # Compliance report anomalies (after-hours access uses CLINIC_HOURS_START/END and CLINIC_WORKDAYS below):
 # more than N distinct patients opened within 60 minutes; more than N refusals (403) within 60 minutes;
 # and, outside clinic hours, a patient the user has not touched in the last N days.

@@ -1,4 +1,4 @@
-"""Recording costs at most one INSERT per audited action, and nothing else in the audit table."""
+"""Recording costs one INSERT per audited action (plus the chain head's lock and move), nothing else in the trail."""
 
 import pytest
 from django.db import connection
@@ -43,7 +43,8 @@ def test_search_page_writes_one_entry_and_no_extra_count(login, patient, monkeyp
     assert audit_statements(recorded) == ["INSERT"]
     monkeypatch.setattr(audit, "record_search", lambda **kwargs: None)
     _, unrecorded = capture(lambda: client.get("/patients/", {"search": "smith"}))
-    assert len(recorded) == len(unrecorded) + 1  # the INSERT, nothing more (the count is the page's own)
+    # The INSERT and the chain head's lock and move (audit.chain), nothing more (the count is the page's own).
+    assert len(recorded) == len(unrecorded) + 3
 
 
 def test_refusal_writes_one_entry(login, patient):

@@ -8,14 +8,12 @@ import datetime
 import time
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.middleware import SESSION_KEY
-from audit.context import current_request
 from audit.models import AuditEvent
 from tests.audit.conftest import AGENT, REQUEST_ID, entries_since
 from tests.factories import PASSWORD
@@ -349,46 +347,3 @@ def test_email_is_kept_as_it_was_at_the_time(nurse_user, patient, last_id):
     nurse_user.email = "renamed@clinic.test"
     nurse_user.save()
     assert only_entry(before, "patients.patient.viewed").actor_email == "nurse@clinic.test"
-
-
-# --- insert(): what save() writes, with the statement compiled once ---------------------------------------
-
-
-def _columns(entry: AuditEvent) -> dict:
-    row = AuditEvent.objects.filter(pk=entry.pk).values().get()
-    return {name: value for name, value in row.items() if name != "id"}
-
-
-def test_insert_writes_the_row_save_writes(rf, nurse_user, patient, django_assert_num_queries):
-    request = rf.get("/patients/", HTTP_USER_AGENT=AGENT, HTTP_X_REQUEST_ID=REQUEST_ID, REMOTE_ADDR=ADDRESS)
-    request.user, request.request_id = nurse_user, REQUEST_ID
-    moment = timezone.now()
-
-    def entry() -> AuditEvent:
-        return AuditEvent(
-            event="patients.patient.searched",
-            action=AuditEvent.Action.ACCESS,
-            content_type=ContentType.objects.get_for_model(patient),
-            object_pk=str(patient.pk),
-            object_id=patient.pk,
-            object_repr="Grünewald, “Zoë”",
-            additional_data={"channel": "page", "terms": ["grün"], "results": 3},
-            patient_id=patient.pk,
-            timestamp=moment,
-        )
-
-    token = current_request.set(request)
-    try:
-        saved = entry()
-        saved.save()
-        inserted = entry()
-        with django_assert_num_queries(1):
-            inserted.insert()
-    finally:
-        current_request.reset(token)
-
-    assert inserted.pk and inserted.pk != saved.pk and not inserted._state.adding
-    assert _columns(inserted) == _columns(saved)
-    assert _columns(inserted)["remote_addr"] == ADDRESS and _columns(inserted)["actor_id"] == nurse_user.pk
-    with pytest.raises(ValueError, match="only ever inserted"):
-        inserted.insert()

@@ -75,3 +75,19 @@ def test_a_stale_pending_patient_is_not_reused(registered, patient):
     remember_patient(sender=Visit, instance=Visit(pk=2, patient=patient))
     other = audit.record(event="accounts.user.logged_in", target_model=AuditEvent)
     assert other.patient_id is None
+
+
+def test_every_model_joins_the_trail_through_register_audited():
+    """One registry: a model registered with auditlog directly would skip the masking and the patient id."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    direct = [
+        str(path.relative_to(root))
+        for path in root.glob("*/**/*.py")
+        if ".venv" not in path.parts
+        and "tests" not in path.parts
+        and path.name != "registry.py"
+        and "auditlog.register(" in path.read_text()
+    ]
+    assert direct == []
