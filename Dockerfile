@@ -50,6 +50,7 @@ COPY . .
 RUN SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-build-only \
     FIELD_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     SEARCH_HASH_KEY=build-only-not-a-secret \
+    AUDIT_CHAIN_KEY=build-only-not-a-secret \
     ALLOWED_HOSTS=localhost \
     REDIS_URL=redis://build-only.invalid:6379/0 \
     python manage.py collectstatic --noinput

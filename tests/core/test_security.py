@@ -21,6 +21,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         SECRET_KEY="x" * 20 + Fernet.generate_key().decode(),
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         SEARCH_HASH_KEY="search-hash-key-for-tests",
+        AUDIT_CHAIN_KEY="audit-chain-key-for-tests",
         ALLOWED_HOSTS="spectrum.example.org",
         REDIS_URL="redis://127.0.0.1:6379/0",
         SPECTRUM_DEV_SECRETS_FILE="/nonexistent/never-used.json",
@@ -42,7 +43,7 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SEARCH_HASH_KEY", "ALLOWED_HOSTS", "REDIS_URL"]
+    "missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SEARCH_HASH_KEY", "AUDIT_CHAIN_KEY", "ALLOWED_HOSTS", "REDIS_URL"]
 )
 def test_production_refuses_to_start_without(missing):
     env = production_env()
