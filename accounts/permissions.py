@@ -120,6 +120,11 @@ def can_export_data(user: Actor) -> bool:
     return _granted(user, "operations.export_data")
 
 
+def can_export_patients(user: Actor) -> bool:
+    """Any download that lists patients (exports, the attendance report by patient): whoever may export data."""
+    return can_export_data(user)
+
+
 def can_view_metrics(user: Actor) -> bool:
     """``/metrics`` with a session (scrapers use METRICS_TOKEN instead): admin."""
     return _granted(user, "operations.view_metrics")

@@ -13,7 +13,6 @@ Anomalies (thresholds are settings, see ``audit.conf``):
   times within any 60 minutes.
 """
 
-import csv
 import datetime
 import io
 from collections import Counter, defaultdict, deque
@@ -27,6 +26,7 @@ from audit import conf, events
 from audit import services as audit
 from audit.filters import day_start
 from audit.models import AuditEvent
+from spectrum import spreadsheets
 from spectrum.clinic import ClinicHours, clinic_hours
 
 HOUR = datetime.timedelta(hours=1)
@@ -384,23 +384,16 @@ def _unusual_patients(
 # --- Output ------------------------------------------------------------------------------------------
 
 
-def safe_cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (=, +, -, @ start one)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _local(moment: datetime.datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def render_csv(report: ComplianceReport) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.CsvWriter(out)
 
     def rows(*lines: Iterable[object]) -> None:
-        for line in lines:
-            writer.writerow([safe_cell(cell) for cell in line])
+        writer.writerows(lines)
 
     rows(
         ["Compliance report", report.start.isoformat(), report.end.isoformat()],

@@ -136,13 +136,15 @@ def record_export(
     patient_ids: Iterable[int] | None = None,
     event: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    request: HttpRequest | None = None,
 ) -> AuditEvent:
     """Record one export of ``count`` records of ``model`` (CSV, PDF, printout…): which ones and how many.
 
     Name the records with ``object_ids`` or, for a filtered export, ``criteria`` (the filters that chose
     them). ``patient_ids`` lists the patients whose data left the application; an export of patients
     lists them by default. Every one of them sees the export in their Access history (accounting of
-    disclosures); an export about one patient also carries it as ``patient_id``.
+    disclosures); an export about one patient also carries it as ``patient_id``. Pass ``request`` when the
+    entry is written after the view returned (a streamed download).
     """
     ids = [str(pk) for pk in object_ids] if object_ids is not None else None
     if patient_ids is None and ids is not None and model._meta.label == PATIENT_MODEL:
@@ -162,4 +164,5 @@ def record_export(
         actor=actor,
         data=data,
         patient_id=patients[0] if patients is not None and len(patients) == 1 else None,
+        request=request,
     )

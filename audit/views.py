@@ -1,4 +1,4 @@
-import csv
+import itertools
 import json
 from collections.abc import Iterator
 
@@ -17,6 +17,7 @@ from audit import services as audit
 from audit.filters import AuditEventFilter
 from audit.forms import ReportPeriodForm
 from audit.models import AuditEvent
+from spectrum import spreadsheets
 from spectrum.pagination import LargeTablePaginator
 
 PAGE_SIZE = 50
@@ -82,36 +83,28 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 
 def _csv_lines(entries: QuerySet[AuditEvent]) -> Iterator[str]:
-    class Line:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Line())
-    yield writer.writerow(CSV_COLUMNS)
-    for entry in entries.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                reports.safe_cell(value)
-                for value in (
-                    entry.pk,
-                    timezone.localtime(entry.timestamp).isoformat(),
-                    entry.event,
-                    entry.get_action_display(),
-                    entry.actor_id or "",
-                    entry.actor_email or "",
-                    entry.actor_role,
-                    entry.object_type,
-                    entry.object_pk,
-                    entry.object_repr,
-                    entry.patient_id or "",
-                    entry.remote_addr or "",
-                    entry.user_agent,
-                    entry.request_id,
-                    json.dumps(entry.changes) if entry.changes else "",
-                    json.dumps(entry.additional_data) if entry.additional_data else "",
-                )
-            ]
+    rows = (
+        (
+            entry.pk,
+            timezone.localtime(entry.timestamp).isoformat(),
+            entry.event,
+            entry.get_action_display(),
+            entry.actor_id or "",
+            entry.actor_email or "",
+            entry.actor_role,
+            entry.object_type,
+            entry.object_pk,
+            entry.object_repr,
+            entry.patient_id or "",
+            entry.remote_addr or "",
+            entry.user_agent,
+            entry.request_id,
+            json.dumps(entry.changes) if entry.changes else "",
+            json.dumps(entry.additional_data) if entry.additional_data else "",
         )
+        for entry in entries.iterator(chunk_size=2000)
+    )
+    return spreadsheets.csv_lines(itertools.chain([CSV_COLUMNS], rows))
 
 
 @require_GET  # a HEAD would record an export that sent nothing

@@ -57,7 +57,7 @@ def attendance(
             result.append(values)
         return result
 
-    by_patient = collect(("patient__patient_number", "patient__last_name", "patient__first_name"))
+    by_patient = collect(("patient", "patient__patient_number", "patient__last_name", "patient__first_name"))
     by_patient.sort(key=lambda r: (-(r["no_show"] + r["late_cancel"]), r["patient__last_name"]))
     by_service = collect(("service_type__code",))
     by_service.sort(key=lambda r: r["service_type__code"])

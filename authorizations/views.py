@@ -1,4 +1,3 @@
-import csv
 import datetime
 from typing import Any
 
@@ -15,7 +14,10 @@ from authorizations import reports, selectors, services
 from authorizations.forms import AuthorizationFilterForm, AuthorizationForm, PeriodForm
 from authorizations.models import Authorization
 from patients import selectors as patient_selectors
+from patients.models import Patient
 from scheduling import selectors as scheduling_selectors
+from scheduling.models import Appointment
+from spectrum import spreadsheets
 from spectrum.http import ClinicRequest
 from spectrum.pagination import LargeTablePaginator
 
@@ -111,23 +113,29 @@ def _period(request: ClinicRequest) -> PeriodForm:
     return PeriodForm(request.GET if "date_from" in request.GET else {k: v.isoformat() for k, v in defaults.items()})
 
 
-def _record_export(request: ClinicRequest, report: str, rows: int, period: PeriodForm) -> None:
-    """A report leaving the system is an export: recorded with what and how much (no PHI in the entry)."""
-    period_data = {key: str(value) for key, value in period.cleaned_data.items()}
-    audit.record(
-        event="authorizations.report.exported",
-        target_model=Authorization,
+def _record_report(
+    request: ClinicRequest,
+    report: str,
+    model: type,
+    rows: int,
+    period: PeriodForm,
+    patient_ids: list[int] | None = None,
+) -> None:
+    """A report leaving the system is an export: what, how much, and which patients it named."""
+    audit.record_export(
+        model=model,
         actor=request.user,
-        data={"report": report, "rows": rows, **period_data},
+        count=rows,
+        export_format="csv",
+        criteria={key: str(value) for key, value in period.cleaned_data.items()},
+        patient_ids=patient_ids,
+        extra={"report": report},
     )
 
 
 def _csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response = HttpResponse(spreadsheets.csv_text([header, *rows]), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
     return response
 
 
@@ -141,7 +149,7 @@ def report_utilisation(request: ClinicRequest) -> HttpResponse:
         else []
     )
     if form.is_valid() and request.GET.get("format") == "csv":
-        _record_export(request, "utilisation", len(rows), form)
+        _record_report(request, "utilisation", Authorization, len(rows), form)
         return _csv_response(
             "utilisation.csv",
             [
@@ -180,14 +188,18 @@ def report_attendance(request: ClinicRequest) -> HttpResponse:
     if form.is_valid() and request.GET.get("format") == "csv":
         by = "service" if request.GET.get("by") == "service" else "patient"
         rows = tables[f"by_{by}"]
-        _record_export(request, f"attendance_by_{by}", len(rows), form)
         counts = ["attended", "no_show", "late_cancel", "total", "no_show_rate", "late_cancel_rate"]
         if by == "service":
+            _record_report(request, "attendance_by_service", Appointment, len(rows), form)
             return _csv_response(
                 "attendance-by-service.csv",
                 ["service", *counts],
                 [[r["service_type__code"], *[r[c] for c in counts]] for r in rows],
             )
+        # Names and no-show counts per patient: a patient export, for those who may export patients.
+        _require(permissions.can_export_patients(request.user))
+        patient_ids = [r["patient"] for r in rows]
+        _record_report(request, "attendance_by_patient", Appointment, len(rows), form, patient_ids=patient_ids)
         return _csv_response(
             "attendance-by-patient.csv",
             ["patient_number", "last_name", "first_name", *counts],
@@ -201,4 +213,15 @@ def report_attendance(request: ClinicRequest) -> HttpResponse:
                 for r in rows
             ],
         )
-    return render(request, "authorizations/report_attendance.html", {"form": form, **tables})
+    if form.is_valid() and tables["by_patient"]:
+        # The page lists patients too: recorded as a listing, with how many it showed.
+        audit.record_search(
+            model=Patient,
+            actor=request.user,
+            terms=[],
+            filters=form.cleaned_data,
+            results=len(tables["by_patient"]),
+            channel="attendance_report",
+        )
+    context = {"form": form, "can_export_patients": permissions.can_export_patients(request.user), **tables}
+    return render(request, "authorizations/report_attendance.html", context)

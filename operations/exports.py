@@ -5,27 +5,28 @@ visibility as the pages: a role sees in an export exactly the fields it may see 
 only ever masked (``***-**-1234``). Every export is one audit entry (``<app>.<model>.exported``) naming
 each record, and for appointments and authorizations each patient, whose data left the application.
 
-Nothing is spilled to temporary files on the way: CSV and JSON stream; openpyxl's worksheet buffer is
-kept in memory (see ``_memory_backed_openpyxl``).
+Nothing is spilled to temporary files on the way. CSV and JSON stream a record at a time, to the command's
+file and to the page's download alike (``Export.chunks``); XLSX, a zip archive, is built in memory
+(``spectrum.spreadsheets``) and sent whole. Cells that a spreadsheet would run as formulas are defused.
 """
 
-import csv
 import datetime
 import io
+import itertools
 import json
-import os
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 from django.db.models import Q, QuerySet
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
 from accounts import permissions
 from accounts.permissions import Actor
 from audit import services as audit
+from spectrum import spreadsheets
 from spectrum.exceptions import DomainError
 
 WHATS = ("patients", "appointments", "authorizations")
@@ -33,7 +34,7 @@ FORMATS = ("csv", "json", "xlsx")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx": spreadsheets.XLSX_CONTENT_TYPE,
 }
 
 
@@ -245,6 +246,77 @@ SOURCES: dict[str, tuple[Callable[[Any, Mapping[str, Any]], QuerySet], Callable[
 # --- Writing ---------------------------------------------------------------------------------------
 
 
+@dataclass
+class Export:
+    """A checked export, ready to write: ``chunks()`` yields the file and records it once writing ends."""
+
+    result: ExportResult
+    queryset: QuerySet
+    columns: list[Column]
+    params: Mapping[str, Any]
+    user: Actor
+    channel: str
+    request: HttpRequest | None = None
+
+    def rows(self) -> Iterator[list[Any]]:
+        result, what = self.result, self.result.what
+        for obj in self.queryset.iterator(chunk_size=500):
+            row = [column.value(obj) for column in self.columns]
+            result.count += 1
+            result.ids.append(obj.pk)
+            result.patient_ids.add(obj.pk if what == "patients" else obj.patient_id)
+            yield row
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file, a piece at a time; the audit entry names the records actually written, even if the
+        reader stopped early (a closed pipe, a cancelled download)."""
+        header = [column.name for column in self.columns]
+        records = self.rows()
+        try:
+            yield from WRITERS[self.result.export_format](header, records)
+        finally:
+            records.close()  # a writer that stopped early leaves the database cursor open otherwise
+            audit.record_export(
+                model=self.queryset.model,
+                actor=self.user,
+                count=self.result.count,
+                export_format=self.result.export_format,
+                channel=self.channel,
+                criteria={key: value for key, value in self.params.items() if key != "page"},
+                object_ids=self.result.ids,
+                patient_ids=sorted(self.result.patient_ids),
+                request=self.request,
+            )
+
+
+def prepare(
+    *,
+    user: Actor,
+    what: str,
+    export_format: str,
+    params: Mapping[str, Any],
+    channel: str,
+    request: HttpRequest | None = None,
+) -> Export:
+    """Check the permission, the kind, the format and the filters (``ExportError``) before a byte is written."""
+    if not permissions.can_export_data(user):
+        raise ExportForbidden("Only administrators can export data.")
+    if what not in SOURCES:
+        raise ExportError(f"Unknown export {what!r}: choose from {', '.join(WHATS)}.")
+    if export_format not in FORMATS:
+        raise ExportError(f"Unknown format {export_format!r}: choose from {', '.join(FORMATS)}.")
+    make_queryset, make_columns = SOURCES[what]
+    return Export(
+        result=ExportResult(what=what, export_format=export_format),
+        queryset=make_queryset(user, params),
+        columns=make_columns(user),
+        params=params,
+        user=user,
+        channel=channel,
+        request=request,
+    )
+
+
 def export(
     *,
     user: Actor,
@@ -255,55 +327,19 @@ def export(
     channel: str,
 ) -> ExportResult:
     """Write the export to ``out`` and record it (the records actually written, even if writing failed)."""
-    if not permissions.can_export_data(user):
-        raise ExportForbidden("Only administrators can export data.")
-    if what not in SOURCES:
-        raise ExportError(f"Unknown export {what!r}: choose from {', '.join(WHATS)}.")
-    if export_format not in FORMATS:
-        raise ExportError(f"Unknown format {export_format!r}: choose from {', '.join(FORMATS)}.")
-    make_queryset, make_columns = SOURCES[what]
-    queryset = make_queryset(user, params)
-    columns = make_columns(user)
-    result = ExportResult(what=what, export_format=export_format)
-
-    def rows() -> Generator[list[Any]]:
-        for obj in queryset.iterator(chunk_size=500):
-            row = [column.value(obj) for column in columns]
-            result.count += 1
-            result.ids.append(obj.pk)
-            result.patient_ids.add(obj.pk if what == "patients" else obj.patient_id)
-            yield row
-
-    header = [column.name for column in columns]
-    records = rows()
+    prepared = prepare(user=user, what=what, export_format=export_format, params=params, channel=channel)
+    chunks = prepared.chunks()
     try:
-        WRITERS[export_format](out, header, records)
+        for chunk in chunks:
+            out.write(chunk)
     finally:
-        records.close()  # a writer that stopped early (closed pipe) leaves the database cursor open otherwise
-        audit.record_export(
-            model=queryset.model,
-            actor=user,
-            count=result.count,
-            export_format=export_format,
-            channel=channel,
-            criteria={key: value for key, value in params.items() if key != "page"},
-            object_ids=result.ids,
-            patient_ids=sorted(result.patient_ids),
-        )
-    return result
-
-
-def _cell(value: Any) -> Any:
-    """A value for a spreadsheet: lists joined, and text that a spreadsheet would run as a formula defused."""
-    if isinstance(value, list | tuple):
-        value = "; ".join(str(item) for item in value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+        chunks.close()
+    return prepared.result
 
 
 def _text(value: Any) -> str:
-    value = _cell(value)
+    if isinstance(value, list | tuple):
+        return "; ".join(str(item) for item in value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -317,17 +353,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def write_csv(out: BinaryIO, header: list[str], rows: Iterable[list[Any]]) -> None:
+def write_csv(header: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]:
     # UTF-8 with a byte-order mark: spreadsheets then read accented names correctly.
-    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
-    try:
-        writer = csv.writer(text)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([_text(value) for value in row])
-    finally:
-        text.flush()
-        text.detach()
+    yield "\ufeff".encode()
+    lines = spreadsheets.csv_lines(itertools.chain([header], ([_text(value) for value in row] for row in rows)))
+    for line in lines:
+        yield line.encode()
 
 
 def _json_value(value: Any) -> Any:
@@ -340,71 +371,31 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def write_json(out: BinaryIO, header: list[str], rows: Iterable[list[Any]]) -> None:
-    """A JSON array of objects, streamed."""
-    out.write(b"[")
+def write_json(header: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]:
+    """A JSON array of objects, one record at a time."""
+    yield b"["
     separator = b"\n"
     for row in rows:
         record = {name: _json_value(value) for name, value in zip(header, row, strict=True)}
-        out.write(separator + json.dumps(record, ensure_ascii=False).encode())
+        yield separator + json.dumps(record, ensure_ascii=False).encode()
         separator = b",\n"
-    out.write(b"\n]\n")
+    yield b"\n]\n"
 
 
-def write_xlsx(out: BinaryIO, header: list[str], rows: Iterable[list[Any]]) -> None:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    _memory_backed_openpyxl()
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Export")
-    sheet.append(header)
-    for row in rows:
-        cells = []
-        for value in row:
-            value = _cell(value)
-            if isinstance(value, datetime.datetime) and timezone.is_aware(value):
-                value = timezone.localtime(value).replace(tzinfo=None)  # Excel has no time zones
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text stays text, never a formula
-            cells.append(cell)
-        sheet.append(cells)
+def write_xlsx(header: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]:
+    """XLSX is a zip archive, finished only at the end: built in memory, then sent in one piece."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
-    out.write(buffer.getvalue())
+    cells = ([_cell(value) for value in row] for row in rows)
+    spreadsheets.write_xlsx(buffer, header, cells)
+    yield buffer.getvalue()
 
 
-WRITERS: dict[str, Callable[[BinaryIO, list[str], Iterable[list[Any]]], None]] = {
+def _cell(value: Any) -> Any:
+    return "; ".join(str(item) for item in value) if isinstance(value, list | tuple) else value
+
+
+WRITERS: dict[str, Callable[[list[str], Iterable[list[Any]]], Iterator[bytes]]] = {
     "csv": write_csv,
     "json": write_json,
     "xlsx": write_xlsx,
 }
-
-
-def _memory_backed_openpyxl() -> None:
-    """Keep openpyxl's worksheet buffers in memory instead of temporary files (they would hold PHI on disk).
-
-    openpyxl 3.1 writes each worksheet's XML to a NamedTemporaryFile before zipping it. On Linux we give it
-    anonymous memory files (memfd) instead, opened through /proc/self/fd. Elsewhere openpyxl keeps its
-    default (temporary files, removed after saving).
-    """
-    from openpyxl.worksheet import _writer
-
-    if getattr(_writer, "_spectrum_memory_backed", False) or not hasattr(os, "memfd_create"):
-        return
-    original_cleanup = _writer.WorksheetWriter.cleanup
-
-    def create_temporary_file(suffix: str = "") -> str:
-        fd = os.memfd_create("spectrum-export", os.MFD_CLOEXEC)
-        return f"/proc/self/fd/{fd}"
-
-    def cleanup(self: Any) -> None:
-        if isinstance(self.out, str) and self.out.startswith("/proc/self/fd/"):
-            os.close(int(self.out.rsplit("/", 1)[1]))
-        else:
-            original_cleanup(self)
-
-    _writer.create_temporary_file = create_temporary_file
-    _writer.WorksheetWriter.cleanup = cleanup
-    _writer._spectrum_memory_backed = True

@@ -1,9 +1,8 @@
 import hmac
-import io
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from accounts import permissions
@@ -25,15 +24,15 @@ def export_download(request: HttpRequest, what: str, export_format: str) -> Http
         for key, values in request.GET.lists()
         if key not in LIST_ONLY_PARAMETERS
     }
-    buffer = io.BytesIO()
     try:
-        result = exports.export(
-            user=request.user, what=what, export_format=export_format, params=params, out=buffer, channel="page"
+        prepared = exports.prepare(
+            user=request.user, what=what, export_format=export_format, params=params, channel="page", request=request
         )
     except exports.ExportError as exc:
         return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(buffer.getvalue(), content_type=exports.CONTENT_TYPES[export_format])
-    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    # Streamed a record at a time (a large export never sits whole in memory); recorded when it ends.
+    response = StreamingHttpResponse(prepared.chunks(), content_type=exports.CONTENT_TYPES[export_format])
+    response["Content-Disposition"] = f'attachment; filename="{prepared.result.filename}"'
     return response
 
 

@@ -238,9 +238,12 @@ def test_reports_sum_to_hand_computed_numbers(login, staff_user, patient, ind, p
     by_patient = {r["patient__last_name"]: r for r in context["by_patient"]}
     assert (by_patient["Lopez"]["no_show"], by_patient["Lopez"]["no_show_rate"]) == (1, 33.3)
     assert by_patient["Other"]["late_cancel"] == 1
-    csv_text = client.get(
-        "/authorizations/reports/attendance/", {**period, "format": "csv", "by": "patient"}
-    ).content.decode()
+    by_patient_csv = {**period, "format": "csv", "by": "patient"}
+    # Names and no-show counts per patient are a patient export: front desk may not download them.
+    assert client.get("/authorizations/reports/attendance/", by_patient_csv).status_code == 403
+    client = login(Role.ADMIN)
+    csv_text = client.get("/authorizations/reports/attendance/", by_patient_csv).content.decode()
     assert "patient_number,last_name,first_name,attended" in csv_text.splitlines()[0]
-    exports = AuditEvent.objects.filter(event="authorizations.report.exported").order_by("id")
+    exports = AuditEvent.objects.filter(event__endswith=".exported").order_by("id")
     assert [e.additional_data["report"] for e in exports] == ["utilisation", "attendance_by_patient"]
+    assert sorted(exports[1].additional_data["patient_ids"]) == sorted([patient.pk, other.pk])

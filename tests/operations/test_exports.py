@@ -35,6 +35,11 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
+def body(response) -> bytes:
+    """A streamed download's bytes (reading them to the end is what records the export)."""
+    return b"".join(response.streaming_content)
+
+
 def last_export() -> AuditEvent:
     return AuditEvent.objects.filter(event__endswith=".exported").latest("id")
 
@@ -171,18 +176,33 @@ def test_admin_downloads_the_filtered_patient_list_as_csv(client, clinic, admin_
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].startswith('attachment; filename="spectrum-patients-')
-    rows = read_csv(response.content)
+    rows = read_csv(body(response))
     assert [row["patient_number"] for row in rows] == [clinic["patient"].patient_number]
     entry = last_export()
     assert entry.additional_data["channel"] == "page"
     assert entry.additional_data["filters"] == {"search": "quintanilla"}
 
 
+def test_a_download_streams_row_by_row_and_records_what_was_sent(client, admin_user):
+    patients = PatientFactory.create_batch(3, city="Hialeah")
+    client.force_login(admin_user)
+    response = client.get(reverse("operations:export", args=["patients", "csv"]), {"city": "Hialeah"})
+    assert response.streaming
+    assert not AuditEvent.objects.filter(event="patients.patient.exported").exists()  # nothing sent yet
+    chunks = iter(response.streaming_content)
+    received = next(chunks) + next(chunks) + next(chunks)  # byte-order mark, header, first patient
+    response.close()  # the download was cancelled
+    assert received.decode("utf-8-sig").count("\n") == 2
+    entry = last_export()
+    assert entry.additional_data["count"] == 1 and len(entry.additional_data["patient_ids"]) == 1
+    assert entry.additional_data["patient_ids"][0] in {p.pk for p in patients}
+
+
 def test_admin_downloads_authorizations_as_xlsx(client, clinic, admin_user):
     client.force_login(admin_user)
     response = client.get(reverse("operations:export", args=["authorizations", "xlsx"]), {"payer": "sunshine"})
     assert response.status_code == 200
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(body(response))).active
     assert len(list(sheet.values)) == 2
 
 
