@@ -48,6 +48,12 @@ class PatientAdmin(admin.ModelAdmin):
                 services.record_patient_access(actor=request.user, patient=patient, channel="admin")
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def history_view(self, request, object_id, extra_context=None):
+        patient = self.get_object(request, object_id)
+        if patient is not None:
+            services.record_patient_access(actor=request.user, patient=patient, channel="admin")
+        return super().history_view(request, object_id, extra_context)
+
     def save_model(self, request, obj, form, change) -> None:
         # The admin form has already run the model's full_clean (the same rules as pages and the API).
         if not change:

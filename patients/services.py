@@ -75,6 +75,8 @@ def update_patient(*, actor: Any, patient: Patient, data: dict[str, Any], allow_
     if not permissions.can_change_patient(actor, patient):
         raise PermissionDenied("Your role may not change this patient.")
     changed = {field: value for field, value in data.items() if getattr(patient, field) != value}
+    if not changed:
+        return patient  # nothing to write: no "updated" entry for a change that changes nothing
     _refuse_unwritable(actor, changed)
     identity_before = (patient.first_name.lower(), patient.last_name.lower(), patient.date_of_birth, patient.ssn)
     for field, value in changed.items():

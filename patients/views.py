@@ -155,6 +155,8 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = PatientForm(request.POST or None, instance=patient, user=request.user)
     if request.method == "POST" and form.is_valid() and (response := _save_patient(request, form, patient)):
         return response
+    # The form shows the whole record, clinical fields included: a read like the detail page's.
+    services.record_patient_access(actor=request.user, patient=patient, channel="edit")
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
 
 

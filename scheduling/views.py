@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts import permissions
 from accounts.permissions import Actor
 from patients import selectors as patient_selectors
+from patients import services as patient_services
 from scheduling import rendering, selectors, services
 from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm
 from scheduling.models import Appointment, AppointmentSeries, ServiceType, clinic_now
@@ -236,6 +237,15 @@ def patient_picker(request: ClinicRequest) -> HttpResponse:
         visible = patient_selectors.patients_visible_to(request.user).filter(is_active=True)
         found = patient_selectors.search_patients(visible, term).only(*patient_selectors.LIST_COLUMNS)
         patients = list(patient_selectors.order_patients(found, "last_name")[:8])
+        # Names, numbers and birth dates of the matches: a patient search like the list's.
+        patient_services.record_patient_search(
+            actor=request.user,
+            params={"search": term},
+            results=len(patients),
+            results_exact=len(patients) < 8,
+            channel="booking_picker",
+            filter_names=[],
+        )
     return render(request, "scheduling/_patient_picker.html", {"patients": patients, "term": term})
 
 

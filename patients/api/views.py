@@ -92,6 +92,12 @@ class PatientViewSet(viewsets.ModelViewSet):
         services.record_patient_access(actor=request.user, patient=patient, channel="api")
         return Response(self.get_serializer(patient).data)
 
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        response = super().update(request, *args, **kwargs)
+        # The answer holds the whole record: a read, whether or not anything changed.
+        services.record_patient_access(actor=request.user, patient=self.get_object(), channel="api")
+        return response
+
     def perform_create(self, serializer: PatientSerializer) -> None:
         serializer.instance = services.create_patient(
             actor=self.request.user,
