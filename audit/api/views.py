@@ -12,7 +12,7 @@ from spectrum.pagination import LargeTablePaginator
 
 
 class AuditEventPagination(PageNumberPagination):
-    """Counts stop at 10,000 and deep pages stay cheap (see spectrum.pagination)."""
+    """Counts stop at 1,000 and deep pages stay cheap (see spectrum.pagination)."""
 
     django_paginator_class = LargeTablePaginator
 
