@@ -65,15 +65,16 @@ def entry_hash(entry: Any) -> str:
     return hmac.new(_key(), message, hashlib.sha256).hexdigest()
 
 
-def seal(entry: Any) -> None:
+def seal(entry: Any, using: str = "default") -> None:
     """Give a new entry its place in the chain and move the head past it. Call inside the INSERT's transaction."""
     from audit.models import AuditChainHead
 
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=AuditChainHead.SINGLETON)
+    heads = AuditChainHead.objects.using(using)
+    head, _ = heads.select_for_update().get_or_create(pk=AuditChainHead.SINGLETON)
     entry.chain_seq = head.last_seq + 1
     entry.chain_previous = head.last_hash
     entry.chain_hash = entry_hash(entry)
-    AuditChainHead.objects.filter(pk=head.pk).update(last_seq=entry.chain_seq, last_hash=entry.chain_hash)
+    heads.filter(pk=head.pk).update(last_seq=entry.chain_seq, last_hash=entry.chain_hash)
 
 
 # --- Purge anchor -----------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ class AuditEvent(AbstractLogEntry):
         fill_from_context(self)
         using = kwargs.get("using") or router.db_for_write(AuditEvent, instance=self)
         with transaction.atomic(using=using, savepoint=False):
-            chain.seal(self)
+            chain.seal(self, using)
             super().save(*args, **kwargs)
 
     @property

@@ -109,7 +109,8 @@ def record_search(
     """Record one search or filtered listing of ``model``: the terms, the filters and how many matched.
 
     One entry per request (search-as-you-type writes one per request it sends). Anything shaped like an
-    SSN in the terms is masked. ``results_exact`` is false when the count stopped at a limit (the list's 1,000+, the picker's 8).
+    SSN in the terms is masked. ``results_exact`` is false when the count stopped at a limit (the list's
+    1,000+, the booking picker's 8).
     """
     data: dict[str, Any] = {
         "channel": channel,

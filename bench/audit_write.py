@@ -45,7 +45,7 @@ def write(args: tuple[int, bool, int]) -> list[float]:
 
     connection.close()  # a connection of this process's own, not the parent's
     samples = []
-    with mock.patch.object(chain, "seal", chain.seal if chained else lambda entry: None):
+    with mock.patch.object(chain, "seal", chain.seal if chained else lambda entry, using: None):
         for n in range(count):
             started = time.perf_counter()
             with transaction.atomic():

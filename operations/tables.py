@@ -35,6 +35,8 @@ BATCH_SIZE = 1000
 # The schema's own bookkeeping: compared (migration state), never copied.
 SCHEMA_TABLES = frozenset({"django_migrations", "sqlite_sequence"})
 AUDIT_TABLE = "audit_auditevent"
+# The audit trail's hash-chain head: moves with every entry, so with the entries an operation writes itself.
+AUDIT_CHAIN_HEAD_TABLE = "audit_auditchainhead"
 
 
 def seeded_tables() -> frozenset[str]:
@@ -42,8 +44,10 @@ def seeded_tables() -> frozenset[str]:
     from scheduling.models import ServiceType
 
     group_permissions = Group.permissions.through._meta.db_table
+    # The migration that chains the audit trail writes the chain's head (at 0 on an empty trail).
     return frozenset(model._meta.db_table for model in (ContentType, Permission, Group, ServiceType)) | {
-        group_permissions
+        group_permissions,
+        AUDIT_CHAIN_HEAD_TABLE,
     }
 
 
