@@ -255,7 +255,7 @@ def _restore_with_psql(path: Path, crypto: Any, inventory: list[tables.Table], t
     assert process.stdin is not None
     failure: BaseException | None = None
     try:
-        prelude = [tables.empty_table_sql(table.name, "postgresql", quote) + ";" for table in inventory]
+        prelude = [statement + ";" for statement in tables.emptying_statements(inventory, "postgresql", quote)]
         process.stdin.write(("\n".join(prelude) + "\n").encode())
         with _open(path) as source:
             reader = archive.ArchiveReader(source, crypto)

@@ -234,24 +234,33 @@ def insert_rows(table: Table, rows: list[list[Any]], using: str = "default") -> 
 def purge(tables: Iterable[Table], using: str = "default") -> None:
     """Delete every row of ``tables``, inside the caller's transaction.
 
-    On PostgreSQL the audit table's append-only trigger (audit migration 0006) refuses DELETE of recent
-    entries, so the audit table is emptied with TRUNCATE (no row trigger fires; it needs the table owner's
-    rights, as a restore does anyway). Callers record what they replaced in the audit trail.
+    Callers record what they replaced in the audit trail. On PostgreSQL see ``emptying_statements``.
     """
     connection = connections[using]
     if not connection.in_atomic_block:
         raise RuntimeError("purge() must run inside transaction.atomic().")
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(empty_table_sql(table.name, connection.vendor, quote))
+        for statement in emptying_statements(tables, connection.vendor, connection.ops.quote_name):
+            cursor.execute(statement)
 
 
-def empty_table_sql(name: str, vendor: str, quote: Any) -> str:
-    """The statement that empties table ``name``: TRUNCATE for the audit table on PostgreSQL, DELETE otherwise."""
-    if vendor == "postgresql" and name == AUDIT_TABLE:
-        return f"TRUNCATE {quote(name)}"
-    return f"DELETE FROM {quote(name)}"
+def emptying_statements(tables: Iterable[Table], vendor: str, quote: Any) -> list[str]:
+    """The statements that empty ``tables`` in one transaction.
+
+    On PostgreSQL the audit table's append-only trigger (audit migration 0006) refuses DELETE of recent
+    entries, so the audit table is emptied with TRUNCATE (no row trigger fires; it needs the table owner's
+    rights, as a restore does anyway), first: TRUNCATE refuses a table with foreign-key checks still
+    pending in the transaction, so those are run at once before it and deferred again after it.
+    """
+    names = [table.name for table in tables]
+    if vendor != "postgresql" or AUDIT_TABLE not in names:
+        return [f"DELETE FROM {quote(name)}" for name in names]
+    return [
+        "SET CONSTRAINTS ALL IMMEDIATE",
+        f"TRUNCATE {quote(AUDIT_TABLE)}",
+        "SET CONSTRAINTS ALL DEFERRED",
+        *(f"DELETE FROM {quote(name)}" for name in names if name != AUDIT_TABLE),
+    ]
 
 
 def reset_sequences(tables: Iterable[Table], using: str = "default") -> None:
