@@ -126,7 +126,11 @@ def test_migrate_to_postgres_gives_identical_data(tmp_path, target_url):
         transfer.extra_database("check_target", dj_database_url.parse(target_url)),
     ):
         for table in tables.model_tables():
-            source_rows = [tables.canonical(row) for row in tables.read_rows(table, "check_source")]
+            ignored = transfer._own_entries(table)  # the chain head moved past the target's own entry
+            ignored_in_source = ignored if table.name == tables.AUDIT_CHAIN_HEAD_TABLE else None
+            source_rows = [
+                tables.canonical(row) for row in tables.read_rows(table, "check_source", exclude=ignored_in_source)
+            ]
             target_rows = [
                 tables.canonical(row)
                 for row in tables.read_rows(table, "check_target", exclude=transfer._own_entries(table))
