@@ -232,3 +232,32 @@ def test_concurrent_writers_get_one_unbroken_chain(nurse_user):
     seqs = sorted(AuditEvent.objects.filter(event="patients.patient.searched").values_list("chain_seq", flat=True))
     assert len(seqs) == writers * per_writer and len(set(seqs)) == len(seqs)
     assert verify() == ""
+
+
+def test_the_migration_chains_the_entries_written_before_the_chain(trail):
+    """Entries written before the hash chain existed get chained, in id order, when it is installed."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("audit.migrations.0006_hash_chain")
+    with behind_the_applications_back() as cursor:
+        cursor.execute(f"UPDATE {TABLE} SET chain_seq = NULL, chain_previous = '', chain_hash = ''")
+    AuditChainHead.objects.all().delete()
+    assert "not in the chain" in verify()
+
+    class SchemaEditor:
+        def __init__(self):
+            self.connection = connection
+            self.quote_name = connection.ops.quote_name
+
+        def execute(self, sql, params=()):
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+
+    migration.chain_existing_entries(apps, SchemaEditor())
+    assert verify() == ""
+    seqs = list(AuditEvent.objects.order_by("id").values_list("chain_seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    audit.record(event="patients.patient.viewed", target_model=AuditEvent)  # and the chain goes on from there
+    assert verify() == ""
