@@ -212,7 +212,8 @@ def test_the_purge_function_is_security_definer_and_not_public():
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as tests/operations' committing tests
+@pytest.mark.usefixtures("reference_data")
 def test_concurrent_writers_get_one_unbroken_chain(nurse_user):
     writers, per_writer = 6, 15
 
