@@ -14,7 +14,7 @@ import datetime
 import io
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, BinaryIO
@@ -258,7 +258,7 @@ class Export:
     channel: str
     request: HttpRequest | None = None
 
-    def rows(self) -> Iterator[list[Any]]:
+    def rows(self) -> Generator[list[Any]]:
         result, what = self.result, self.result.what
         for obj in self.queryset.iterator(chunk_size=500):
             row = [column.value(obj) for column in self.columns]
@@ -267,7 +267,7 @@ class Export:
             result.patient_ids.add(obj.pk if what == "patients" else obj.patient_id)
             yield row
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self) -> Generator[bytes]:
         """The file, a piece at a time; the audit entry names the records actually written, even if the
         reader stopped early (a closed pipe, a cancelled download)."""
         header = [column.name for column in self.columns]

@@ -13,7 +13,7 @@ LIST_ONLY_PARAMETERS = ("page", "page_size")
 
 
 @require_GET
-def export_download(request: HttpRequest, what: str, export_format: str) -> HttpResponse:
+def export_download(request: HttpRequest, what: str, export_format: str) -> HttpResponse | StreamingHttpResponse:
     """The list page's records, with its current filters, as a file (administrators; audited)."""
     if what not in exports.WHATS or export_format not in exports.FORMATS:
         raise Http404("No such export.")

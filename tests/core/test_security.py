@@ -43,7 +43,8 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SEARCH_HASH_KEY", "AUDIT_CHAIN_KEY", "ALLOWED_HOSTS", "REDIS_URL"]
+    "missing",
+    ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SEARCH_HASH_KEY", "AUDIT_CHAIN_KEY", "ALLOWED_HOSTS", "REDIS_URL"],
 )
 def test_production_refuses_to_start_without(missing):
     env = production_env()
