@@ -10,8 +10,11 @@ from accounts.models import Role, User, normalize_email
 
 
 @transaction.atomic
-def create_user(*, email: str, password: str, role: str, full_name: str = "", actor: User | None = None) -> User:
-    """Create an active user after checking the email is free, the role exists and the password passes the policy.
+def create_user(
+    *, email: str, password: str, role: str, full_name: str = "", is_active: bool = True, actor: User | None = None
+) -> User:
+    """Create a user (active unless said otherwise) after checking the email is free, the role exists and
+    the password passes the policy.
 
     Raises ``ValidationError`` with per-field messages.
     """
@@ -21,7 +24,9 @@ def create_user(*, email: str, password: str, role: str, full_name: str = "", ac
         errors["role"] = [f"Choose one of: {', '.join(Role.values)}."]
     if User.objects.filter(email=email).exists():
         errors["email"] = ["A user with this email already exists."]
-    candidate = User(email=email, full_name=full_name.strip(), role=role if role in Role.values else Role.STAFF)
+    candidate = User(
+        email=email, full_name=full_name.strip(), role=role if role in Role.values else Role.STAFF, is_active=is_active
+    )
     try:
         validate_password(password, user=candidate)
     except ValidationError as exc:

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from audit import selectors
 from audit.models import AuditEvent
+from spectrum.filters import FilterForm, FilterSet
+from spectrum.validation import page_date
 
 ACTION_CHOICES = [("create", "Create"), ("update", "Update"), ("delete", "Delete"), ("access", "Access")]
 _ACTIONS = {"create": AuditEvent.Action.CREATE, "update": AuditEvent.Action.UPDATE,
@@ -35,7 +37,7 @@ def day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(FilterForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
@@ -44,18 +46,18 @@ class AuditFilterForm(forms.Form):
         return data
 
 
-class AuditEventFilter(django_filters.FilterSet):
+class AuditEventFilter(FilterSet):
     user = django_filters.ModelChoiceFilter(
         field_name="actor", queryset=get_user_model().objects.order_by("email"), label="User"
     )
-    patient = django_filters.CharFilter(method="filter_patient", label="Patient (id or number)")
-    event = django_filters.CharFilter(method="filter_event", label="Event")
+    patient = django_filters.CharFilter(method="filter_patient", label="Patient (id or number)", max_length=30)
+    event = django_filters.CharFilter(method="filter_event", label="Event", max_length=200)
     action = django_filters.ChoiceFilter(choices=ACTION_CHOICES, method="filter_action")
     object_type = django_filters.ChoiceFilter(
         choices=object_type_choices, method="filter_object_type", label="Record type"
     )
-    date_from = django_filters.DateFilter(method="filter_date_from", label="From")
-    date_to = django_filters.DateFilter(method="filter_date_to", label="To")
+    date_from = django_filters.DateFilter(method="filter_date_from", label="From", validators=[page_date])
+    date_to = django_filters.DateFilter(method="filter_date_to", label="To", validators=[page_date])
 
     class Meta:
         model = AuditEvent
@@ -64,8 +66,10 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def filter_patient(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
-        if value.isdigit():
-            return queryset.filter(selectors.about_patient(int(value)))
+        try:
+            return queryset.filter(selectors.about_patient(forms.IntegerField(min_value=1).clean(value)))
+        except forms.ValidationError:
+            pass  # not an id: a patient number?
         if _PATIENT_NUMBER.match(value):
             from patients.models import Patient
 

@@ -5,6 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from audit.reports import MAX_PERIOD_DAYS
+from spectrum.validation import page_date
 
 
 class DateInput(forms.DateInput):
@@ -14,8 +15,8 @@ class DateInput(forms.DateInput):
 class ReportPeriodForm(forms.Form):
     """The compliance report's period: clinic-local days, both included (default: the last 30 days)."""
 
-    date_from = forms.DateField(label="From", widget=DateInput)
-    date_to = forms.DateField(label="To", widget=DateInput)
+    date_from = forms.DateField(label="From", widget=DateInput, validators=[page_date])
+    date_to = forms.DateField(label="To", widget=DateInput, validators=[page_date])
 
     @classmethod
     def default_initial(cls) -> dict[str, datetime.date]:

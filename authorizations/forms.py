@@ -8,6 +8,7 @@ from accounts.permissions import Actor
 from authorizations.models import Authorization
 from patients.models import Patient
 from scheduling.models import ServiceType
+from spectrum.validation import SafeTextFormMixin, page_date
 
 AUTHORIZATION_FIELDS = [
     "patient", "payer", "auth_number", "service_types", "units_authorized", "start_date", "end_date",
@@ -21,7 +22,7 @@ WIDGETS: dict[str, type[forms.Widget] | forms.Widget] = {
 }
 
 
-class AuthorizationForm(forms.Form):
+class AuthorizationForm(SafeTextFormMixin, forms.Form):
     """Input for recording or changing an authorization.
 
     A plain form with the model's fields (``fields_for_model``), not a ModelForm: the service validates
@@ -61,20 +62,9 @@ class AuthorizationForm(forms.Form):
         return {name: value for name, value in self.cleaned_data.items() if name != "service_types"}
 
 
-class AuthorizationFilterForm(forms.Form):
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Authorization.Status.choices])
-    service_type = forms.ModelChoiceField(
-        required=False, queryset=ServiceType.objects.order_by("code"), empty_label="Any service"
-    )
-    payer = forms.CharField(required=False)
-    expiring_within_days = forms.IntegerField(
-        required=False, min_value=0, max_value=365, label="Expiring within (days)"
-    )
-
-
 class PeriodForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}), validators=[page_date])
+    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}), validators=[page_date])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -1,7 +1,6 @@
 """Authorizations with their usage counted from appointments, in a constant number of queries."""
 
 import datetime
-from typing import Any
 
 from django.db.models import (
     Case,
@@ -89,21 +88,6 @@ def with_usage(
 def authorizations_visible_to(user: Actor) -> QuerySet[Authorization]:
     """Authorizations ``user`` may see: of active patients, or of any patient for administrators."""
     return Authorization.objects.visible_to(user)
-
-
-def filter_authorizations(authorizations: QuerySet[Authorization], data: dict[str, Any]) -> QuerySet[Authorization]:
-    """The list's filters, shared by the page, the API and the export."""
-    if data.get("status"):
-        authorizations = authorizations.filter(status=data["status"])
-    if data.get("service_type"):
-        authorizations = authorizations.filter(service_types=data["service_type"]).distinct()
-    if data.get("payer"):
-        authorizations = authorizations.filter(payer__icontains=data["payer"])
-    if data.get("expiring_within_days") is not None:
-        authorizations = expiring_within(authorizations, data["expiring_within_days"])
-    if data.get("patient"):
-        authorizations = authorizations.filter(patient=data["patient"])
-    return authorizations
 
 
 def listing(user: Actor) -> QuerySet[Authorization]:

@@ -1,6 +1,7 @@
 import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -11,7 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import permissions
 from audit import services as audit
 from authorizations import reports, selectors, services
-from authorizations.forms import AuthorizationFilterForm, AuthorizationForm, PeriodForm
+from authorizations.filters import AuthorizationFilter
+from authorizations.forms import AuthorizationForm, PeriodForm
 from authorizations.models import Authorization
 from patients import selectors as patient_selectors
 from patients.models import Patient
@@ -30,26 +32,23 @@ def _require(allowed: bool) -> None:
 @require_GET
 def authorization_list(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_view_authorizations(request.user))
-    form = AuthorizationFilterForm(request.GET or None)
-    authorizations = selectors.listing(request.user).order_by("end_date", "id")
-    if form.is_valid():
-        authorizations = selectors.filter_authorizations(authorizations, form.cleaned_data)
-    page = LargeTablePaginator(authorizations, 50).page(request.GET.get("page") or 1) if not form.errors else None
+    filterset = AuthorizationFilter(request.GET, queryset=selectors.listing(request.user).order_by("end_date", "id"))
+    page = LargeTablePaginator(filterset.qs, 50).get_page(request.GET.get("page")) if filterset.is_valid() else None
     context = {
-        "form": form,
+        "form": filterset.form,
         "page": page,
         "can_add": permissions.can_add_authorizations(request.user),
         "today": timezone.localdate(),
     }
-    return render(request, "authorizations/authorization_list.html", context)
+    return render(request, "authorizations/authorization_list.html", context, status=200 if page else 400)
 
 
 def _patient_for(request: ClinicRequest, patient_id: Any):
-    patient = (
-        patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
-        if str(patient_id).isdigit()
-        else None
-    )
+    try:
+        patient_id = forms.IntegerField(min_value=1).clean(patient_id)
+    except forms.ValidationError:
+        raise Http404("No such patient.") from None
+    patient = patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
     if patient is None:
         raise Http404("No such patient.")
     return patient

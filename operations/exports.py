@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, BinaryIO
 
+from django import forms
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
@@ -26,7 +27,7 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.permissions import Actor
 from audit import services as audit
-from spectrum import spreadsheets
+from spectrum import spreadsheets, validation
 from spectrum.exceptions import DomainError
 
 WHATS = ("patients", "appointments", "authorizations")
@@ -81,7 +82,10 @@ def _query(params: Mapping[str, Any]) -> QueryDict:
 
 
 def _errors(errors: Mapping[str, Any]) -> str:
-    return "; ".join(f"{name}: {' '.join(str(m) for m in messages)}" for name, messages in errors.items())
+    return "; ".join(
+        " ".join(str(m) for m in messages) if name == "__all__" else f"{name}: {' '.join(str(m) for m in messages)}"
+        for name, messages in errors.items()
+    )
 
 
 def _date(params: Mapping[str, Any], name: str) -> datetime.date | None:
@@ -89,9 +93,9 @@ def _date(params: Mapping[str, Any], name: str) -> datetime.date | None:
     if value in (None, ""):
         return None
     try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        raise ExportError(f"{name}: use a date like 2026-03-31, not {value!r}.") from None
+        return forms.DateField(validators=[validation.page_date]).clean(str(value))
+    except forms.ValidationError as exc:
+        raise ExportError(f"{name}: {' '.join(exc.messages)} Use a date like 2026-03-31.") from None
 
 
 def _patient_id(user: Actor, value: Any) -> int | None:
@@ -101,7 +105,10 @@ def _patient_id(user: Actor, value: Any) -> int | None:
     if value in (None, ""):
         return None
     text = str(value).strip()
-    query = Q(patient_number__iexact=text) | (Q(pk=int(text)) if text.isdigit() else Q(pk__in=[]))
+    try:
+        query = Q(pk=forms.IntegerField(min_value=1).clean(text))
+    except forms.ValidationError:
+        query = Q(patient_number__iexact=text)
     patient = selectors.patients_visible_to(user).filter(query).values_list("pk", flat=True).first()
     if patient is None:
         raise ExportError(f"No patient {text} (or not one you may see).")
@@ -112,8 +119,10 @@ def patients_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
     from patients import selectors
     from patients.filters import PatientFilter
 
+    # The registration dates and the order are the export's own parameters, not the list's filters.
+    list_params = {key: value for key, value in params.items() if key not in ("date_from", "date_to")}
     filterset = PatientFilter(
-        _query(params), queryset=selectors.patients_visible_to(user), request=SimpleNamespace(user=user)
+        _query(list_params), queryset=selectors.patients_visible_to(user), request=SimpleNamespace(user=user)
     )
     if not filterset.is_valid():
         raise ExportError(_errors(filterset.errors))
@@ -127,7 +136,7 @@ def patients_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
 
 def appointments_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
     from scheduling import selectors
-    from scheduling.api.views import AppointmentFilter
+    from scheduling.filters import AppointmentFilter
 
     data = _query(params)
     if data.get("patient"):
@@ -141,14 +150,16 @@ def appointments_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
 
 def authorizations_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
     from authorizations import selectors
-    from authorizations.forms import AuthorizationFilterForm
+    from authorizations.filters import AuthorizationFilter
 
-    form = AuthorizationFilterForm(_query(params))
-    if not form.is_valid():
-        raise ExportError(_errors(form.errors))
-    filters = dict(form.cleaned_data)
-    filters["patient"] = _patient_id(user, params.get("patient"))
-    authorizations = selectors.filter_authorizations(selectors.listing(user), filters)
+    # The date range is the export's own parameter, not the list's filter.
+    data = _query({key: value for key, value in params.items() if key not in ("date_from", "date_to")})
+    if data.get("patient"):
+        data["patient"] = str(_patient_id(user, data["patient"]))
+    filterset = AuthorizationFilter(data, queryset=selectors.listing(user))
+    if not filterset.is_valid():
+        raise ExportError(_errors(filterset.errors))
+    authorizations = filterset.qs
     # A date range selects the authorizations whose window overlaps it.
     if (start := _date(params, "date_from")) is not None:
         authorizations = authorizations.filter(end_date__gte=start)

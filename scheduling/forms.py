@@ -9,6 +9,7 @@ from accounts.models import User
 from patients.models import Patient
 from scheduling import selectors, services
 from scheduling.models import Appointment, ServiceType
+from spectrum.validation import SafeTextFormMixin, appointment_date
 
 WEEKDAY_CHOICES = [("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri")]
 
@@ -25,13 +26,26 @@ def time_choices() -> list[tuple[str, str]]:
     return [(moment.strftime("%H:%M"), moment.strftime("%I:%M %p").lstrip("0")) for moment in services.start_times()]
 
 
-class AppointmentForm(forms.Form):
+class BookingChoiceForm(forms.Form):
+    """What the booking page may be opened with: a day and a patient (``?date=…&patient=…``)."""
+
+    date = forms.DateField(required=False, validators=[appointment_date])
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        from patients import selectors as patient_selectors
+
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = patient_selectors.patients_visible_to(user).filter(is_active=True)
+
+
+class AppointmentForm(SafeTextFormMixin, forms.Form):
     """Book one appointment or a recurring series (frequency set)."""
 
     patient = forms.ModelChoiceField(queryset=Patient.objects.filter(is_active=True), widget=forms.HiddenInput)
     service_type = forms.ModelChoiceField(queryset=ServiceType.objects.filter(is_active=True), label="Service")
     clinician = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="— none —")
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), validators=[appointment_date])
     start_time = forms.TypedChoiceField(
         label="Time", coerce=lambda value: datetime.datetime.strptime(value, "%H:%M").time()
     )
@@ -46,7 +60,9 @@ class AppointmentForm(forms.Form):
     interval = forms.IntegerField(label="Every", required=False, min_value=1, max_value=12, initial=1)
     weekdays = forms.MultipleChoiceField(required=False, choices=WEEKDAY_CHOICES, widget=forms.CheckboxSelectMultiple)
     count = forms.IntegerField(label="Occurrences", required=False, min_value=1, max_value=260)
-    until = forms.DateField(label="Or until", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label="Or until", required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[appointment_date]
+    )
     skip_dates = forms.MultipleChoiceField(required=False, widget=forms.MultipleHiddenInput)
     override_reason = forms.CharField(
         label="Reason to book despite the conflict", required=False, max_length=300,
@@ -65,8 +81,8 @@ class AppointmentForm(forms.Form):
 
     def clean_skip_dates(self) -> list[datetime.date]:
         try:
-            return [datetime.date.fromisoformat(value) for value in self.cleaned_data["skip_dates"]]
-        except ValueError:
+            return [forms.DateField().clean(value) for value in self.cleaned_data["skip_dates"]]
+        except ValidationError:
             raise ValidationError("Skipped dates must be dates.") from None
 
     @property
@@ -83,12 +99,12 @@ class AppointmentForm(forms.Form):
         )  # fmt: skip
 
 
-class StatusForm(forms.Form):
+class StatusForm(SafeTextFormMixin, forms.Form):
     status = forms.ChoiceField(choices=Appointment.Status.choices)
     reason = forms.CharField(required=False, max_length=300)
 
 
-class AppointmentEditForm(forms.Form):
+class AppointmentEditForm(SafeTextFormMixin, forms.Form):
     SCOPE_CHOICES = [
         ("this", "This appointment only"),
         ("following", "This and the following appointments"),
@@ -97,7 +113,10 @@ class AppointmentEditForm(forms.Form):
 
     service_type = forms.ModelChoiceField(queryset=ServiceType.objects.filter(is_active=True), label="Service")
     clinician = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="— none —")
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), help_text="Only for this appointment.")
+    date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), help_text="Only for this appointment.",
+        validators=[appointment_date],
+    )  # fmt: skip
     start_time = forms.TypedChoiceField(
         label="Time", coerce=lambda value: datetime.datetime.strptime(value, "%H:%M").time()
     )

@@ -30,6 +30,7 @@ from scheduling.models import (
     ServiceType,
     clinic_now,
 )
+from spectrum import validation
 from spectrum.clinic import clinic_hours
 from spectrum.exceptions import ConflictError, DomainError
 
@@ -127,7 +128,9 @@ def check_slot_rules(slot: Slot, *, closed: dict[datetime.date, str] | None = No
     ) > datetime.datetime.combine(slot.date, closes):
         errors["duration_minutes"] = [f"The appointment would end after closing time ({closes:%I:%M %p})."]
     closed = closed if closed is not None else closed_days_between(slot.date, slot.date)
-    if slot.date in closed:
+    if message := _outside_booking_range(slot.date):
+        errors["date"] = [message]
+    elif slot.date in closed:
         errors["date"] = [f"The clinic is closed on {slot.date:%m/%d/%Y} ({closed[slot.date]})."]
     elif not hours.is_workday(slot.date):
         errors["date"] = [f"The clinic is closed on {slot.date:%A}s."]
@@ -494,8 +497,23 @@ class SeriesRequest:
         return self.duration_minutes or self.service_type.default_duration_minutes
 
 
+def _outside_booking_range(day: datetime.date) -> str:
+    """Why ``day`` cannot be booked at all (too far in the past or future), or ''."""
+    first, last = validation.appointment_date_range()
+    if first <= day <= last:
+        return ""
+    return f"Appointments are booked between {first:%m/%d/%Y} and {last:%m/%d/%Y}."
+
+
 def preview_series(request: SeriesRequest) -> list[recurrence.Occurrence]:
     """Every date the series would book, with moves, skips and conflicts; nothing is saved."""
+    errors = {
+        name: [message]
+        for name, day in (("start_date", request.start_date), ("until", request.until))
+        if day is not None and (message := _outside_booking_range(day))
+    }
+    if errors:
+        raise ValidationError(errors)
     rule = request.rule
     rule.validate()
     last = request.until or request.start_date + recurrence.MAX_SPAN

@@ -1,10 +1,11 @@
 import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -19,7 +20,8 @@ from accounts.permissions import Actor
 from patients import selectors as patient_selectors
 from patients import services as patient_services
 from scheduling import rendering, selectors, services
-from scheduling.forms import AppointmentEditForm, AppointmentForm, StatusForm
+from scheduling.filters import CalendarFilter, PatientPickerForm, calendar_period
+from scheduling.forms import AppointmentEditForm, AppointmentForm, BookingChoiceForm, StatusForm
 from scheduling.models import Appointment, AppointmentSeries, ServiceType, clinic_now
 from spectrum.exceptions import DomainError
 from spectrum.http import ClinicRequest
@@ -77,40 +79,45 @@ def _prepare_rows(appointments) -> None:
         )
 
 
-def _calendar_filters(request: ClinicRequest) -> dict[str, Any]:
-    """Clinician and service type filters from the query string (ignored when unknown)."""
-    filters: dict[str, Any] = {}
-    clinician_id = request.GET.get("clinician", "")
-    if clinician_id.isdigit():
-        filters["clinician"] = selectors.clinicians().filter(pk=clinician_id).first()
-    service_id = request.GET.get("service_type", "")
-    if service_id.isdigit():
-        filters["service_type"] = ServiceType.objects.filter(pk=service_id).first()
-    return filters
+def _calendar_filters(request: ClinicRequest) -> CalendarFilter:
+    """The calendar's filters and period; what is wrong with them is shown as messages (the page answers 400)."""
+    filterset = CalendarFilter(request.GET, queryset=Appointment.objects.none(), request=request)
+    period = calendar_period(request.GET)
+    for form in (filterset.form, period):
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+    return filterset
 
 
-def _filter_context(request: ClinicRequest, filters: dict[str, Any]) -> dict[str, Any]:
+def _filtered(filterset: CalendarFilter, appointments):
+    """``appointments`` narrowed by the calendar's filters; none when they are not valid."""
+    return filterset.filter_queryset(appointments) if filterset.is_valid() else appointments.none()
+
+
+def _filter_context(request: ClinicRequest, filterset: CalendarFilter) -> dict[str, Any]:
+    data = filterset.form.cleaned_data if filterset.is_valid() else {}
     return {
         "clinician_choices": selectors.clinicians(),
         "service_type_choices": ServiceType.objects.order_by("code"),
-        "selected_clinician": filters.get("clinician"),
-        "selected_service_type": filters.get("service_type"),
-        "filter_query": "&".join(
-            f"{key}={request.GET[key]}" for key in ("clinician", "service_type") if request.GET.get(key)
-        ),
+        "selected_clinician": data.get("clinician"),
+        "selected_service_type": data.get("service_type"),
+        "filter_query": urlencode({key: data[key].pk for key in ("clinician", "service_type") if data.get(key)}),
     }
+
+
+def _status(filterset: CalendarFilter, request: ClinicRequest) -> int:
+    return 200 if filterset.is_valid() and calendar_period(request.GET).is_valid() else 400
 
 
 @require_GET
 def calendar_month(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_view_schedule(request.user))
     today = timezone.localdate()
-    try:
-        month = datetime.datetime.strptime(request.GET.get("month", ""), "%Y-%m").date()
-    except ValueError:
-        month = today.replace(day=1)
+    month = calendar_period(request.GET).period("month") or today.replace(day=1)
     filters = _calendar_filters(request)
-    appointments = selectors.filter_appointments(selectors.appointments_counted_for(request.user), **filters)
+    appointments = _filtered(filters, selectors.appointments_counted_for(request.user))
     days = selectors.month_summary(appointments, month.year, month.month)
     closed = services.closed_days_between(days[0]["date"], days[-1]["date"])
     day_url = reverse("scheduling:day", kwargs={"day": "0000-00-00"})
@@ -130,7 +137,7 @@ def calendar_month(request: ClinicRequest) -> HttpResponse:
         **_filter_context(request, filters),
         **_booking_context(request, today if (today.year, today.month) == (month.year, month.month) else month),
     }
-    return render(request, "scheduling/calendar_month.html", context)
+    return render(request, "scheduling/calendar_month.html", context, status=_status(filters, request))
 
 
 def _booking_context(request: ClinicRequest, day: datetime.date) -> dict[str, Any]:
@@ -145,19 +152,16 @@ def _booking_form(user: Actor, day: datetime.date) -> AppointmentForm:
 @require_GET
 def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
     _require(permissions.can_view_schedule(request.user))
-    try:
-        date = datetime.date.fromisoformat(day)
-    except ValueError:
-        raise Http404("Not a date.") from None
+    date = calendar_period(QueryDict(urlencode({"date": day}))).period("date")
+    if date is None:
+        raise Http404("Not a date the calendar shows.")
     filters = _calendar_filters(request)
-    appointments = selectors.filter_appointments(selectors.appointments_visible_to(request.user), **filters)
+    appointments = _filtered(filters, selectors.appointments_visible_to(request.user))
     # A large clinic's day is paged; each page is one short query.
     paginator = Paginator(selectors.day_appointments(appointments, date), DAY_PAGE_SIZE)
     # Count the day from the (date, status) index, less the few rows of deactivated patients a
     # non-administrator does not see, instead of joining every appointment of the day to its patient.
-    everyone = selectors.filter_appointments(selectors.appointments_counted_for(request.user), **filters).filter(
-        date=date
-    )
+    everyone = _filtered(filters, selectors.appointments_counted_for(request.user)).filter(date=date)
     hidden = 0
     if not permissions.can_view_inactive_patients(request.user):
         hidden = everyone.filter(patient__is_active=False).count()
@@ -183,21 +187,21 @@ def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
         **_filter_context(request, filters),
         **_booking_context(request, date),
     }
-    return render(request, "scheduling/calendar_day.html", context)
+    return render(request, "scheduling/calendar_day.html", context, status=_status(filters, request))
 
 
 @require_GET
 def calendar_week(request: ClinicRequest) -> HttpResponse:
     """A clinician's week (Monday to Friday) in time slots; defaults to the signed-in user's own week."""
     _require(permissions.can_view_schedule(request.user))
-    try:
-        anchor = datetime.date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        anchor = timezone.localdate()
+    anchor = calendar_period(request.GET).period("date") or timezone.localdate()
     monday = anchor - datetime.timedelta(days=anchor.weekday())
     week = [monday + datetime.timedelta(days=offset) for offset in range(5)]
-    clinician_id = request.GET.get("clinician") or str(request.user.pk)
-    clinician = selectors.clinicians().filter(pk=clinician_id).first() if clinician_id.isdigit() else None
+    filters = _calendar_filters(request)
+    chosen = filters.form.cleaned_data.get("clinician") if filters.is_valid() else None
+    # Without a choice, the signed-in user's own week (if they are a clinician).
+    own = None if request.GET.get("clinician") else selectors.clinicians().filter(pk=request.user.pk).first()
+    clinician = chosen or own
     appointments = []
     if clinician is not None:
         appointments = list(
@@ -224,14 +228,15 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
         "following": monday + datetime.timedelta(days=7),
         "today": timezone.localdate(),
     }
-    return render(request, "scheduling/calendar_week.html", context)
+    return render(request, "scheduling/calendar_week.html", context, status=_status(filters, request))
 
 
 @require_GET
 def patient_picker(request: ClinicRequest) -> HttpResponse:
     """Search-as-you-type for the booking dialog: a short list of matching active patients."""
     _require(permissions.can_book_appointments(request.user))
-    term = request.GET.get("q", "").strip()
+    form = PatientPickerForm(request.GET)
+    term = form.cleaned_data["q"] if form.is_valid() else ""
     patients = []
     if len(term) >= 2:
         visible = patient_selectors.patients_visible_to(request.user).filter(is_active=True)
@@ -276,18 +281,12 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
     """Book one appointment or a series. The calendar's dialog posts here with htmx; without JS it is a page."""
     _require(permissions.can_book_appointments(request.user))
     if request.method != "POST":
-        try:
-            day = datetime.date.fromisoformat(request.GET.get("date", ""))
-        except ValueError:
-            day = timezone.localdate()
+        choice = BookingChoiceForm(request.GET, user=request.user)
+        choice.is_valid()  # what is missing or wrong is simply not chosen in advance
+        day = choice.cleaned_data.get("date") or timezone.localdate()
         booking_form = _booking_form(request.user, day)
         context: dict[str, Any] = {"can_book": True, "booking_form": booking_form}
-        patient_id = request.GET.get("patient", "")
-        patient = (
-            patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()
-            if patient_id.isdigit()
-            else None
-        )
+        patient = choice.cleaned_data.get("patient")
         if patient is not None:
             booking_form.initial["patient"] = patient.pk
             context["chosen_patient"] = patient

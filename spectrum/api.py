@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_ratelimit.exceptions import Ratelimited
-from rest_framework import pagination, renderers
-from rest_framework.exceptions import PermissionDenied, Throttled
+from rest_framework import pagination, parsers, renderers
+from rest_framework.exceptions import ParseError, PermissionDenied, Throttled
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -25,6 +25,17 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class ObjectJSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing a body that is not an object (``[]``, ``"x"``): every API write takes one,
+    and views read ``request.data`` as a mapping."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        if not isinstance(data, dict):
+            raise ParseError("The request body must be a JSON object.")
+        return data
 
 
 class FastJSONRenderer(renderers.JSONRenderer):

@@ -50,3 +50,13 @@ class FilterSet(django_filters.FilterSet):
             form_class = type(form_class.__name__, (FilterForm, form_class), {})
         form_class.other_parameters = LIST_PARAMETERS | self.other_parameters
         return form_class
+
+
+class IdFilter(django_filters.Filter):
+    """A record's id, parsed by ``forms.IntegerField`` (``²`` passes ``str.isdigit()`` but is no number)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        super().__init__(*args, **kwargs)

@@ -24,9 +24,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections
 from django.db.models import Model
+
+from spectrum.paging import page_number
 
 
 class LargeTablePage(Page):
@@ -68,13 +70,7 @@ class LargeTablePaginator(Paginator):
 
     @staticmethod
     def _whole_number(number) -> int:
-        try:
-            number = int(number)
-        except (TypeError, ValueError):
-            raise PageNotAnInteger("That page number is not a whole number.") from None
-        if number < 1:
-            raise EmptyPage("That page number is less than 1.")
-        return number
+        return page_number(number)
 
     def page(self, number) -> LargeTablePage:
         keys = None

@@ -330,6 +330,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RoleModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "spectrum.api.PageNumberPagination",
+    # A JSON body that is not an object ([], "x") is a 400, not a 500 in a view that reads it as a mapping.
+    "DEFAULT_PARSER_CLASSES": [
+        "spectrum.api.ObjectJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["spectrum.api.UserRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -458,6 +464,15 @@ CLINIC_HOURS_START = env_str("CLINIC_HOURS_START", "09:00")
 CLINIC_HOURS_END = env_str("CLINIC_HOURS_END", "17:00")
 CLINIC_WORKDAYS = [int(day) for day in env_list("CLINIC_WORKDAYS", ["0", "1", "2", "3", "4"])]
 APPOINTMENT_SLOT_MINUTES = env_int("APPOINTMENT_SLOT_MINUTES", 15)
+# Bounds of the dates the clinic enters and the pages can be asked for (spectrum/validation.py): far dates
+# were accepted and then overflowed the calendar.
+BIRTH_DATE_MIN_YEAR = env_int("BIRTH_DATE_MIN_YEAR", 1900)
+BIRTH_DATE_MAX_YEAR = env_int("BIRTH_DATE_MAX_YEAR", 2100)
+APPOINTMENT_DATE_RANGE_YEARS = env_int("APPOINTMENT_DATE_RANGE_YEARS", 5)  # today ± this many years
+PAGE_DATE_MIN_YEAR = env_int("PAGE_DATE_MIN_YEAR", 1900)
+PAGE_DATE_MAX_YEAR = env_int("PAGE_DATE_MAX_YEAR", 2100)
+# The highest page number any list (page or API) answers; beyond it, 404 (or the first page).
+MAX_PAGE_NUMBER = env_int("MAX_PAGE_NUMBER", 10_000)
 
 # --- Static files -----------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import Role, User
+from spectrum.validation import SafeTextSerializerMixin
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -10,7 +11,7 @@ class MeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(SafeTextSerializerMixin, serializers.ModelSerializer):
     password = serializers.CharField(
         write_only=True, required=False, style={"input_type": "password"}, trim_whitespace=False
     )

@@ -8,6 +8,7 @@ from rest_framework_simplejwt import views as jwt_views
 
 from accounts import services
 from accounts.api.serializers import MeSerializer, UserSerializer
+from accounts.filters import UserFilter
 from accounts.lockout import AccountLocked, reset_account_attempts
 from accounts.models import User
 from accounts.permissions import IsAuthenticatedActive, UserPermissions
@@ -91,7 +92,7 @@ class UserViewSet(
 
     serializer_class = UserSerializer
     permission_classes = [UserPermissions]
-    filterset_fields = ["role", "is_active"]
+    filterset_class = UserFilter
     ordering_fields = ["email", "full_name", "role", "date_joined", "last_login"]
     ordering = ["full_name", "email"]
 

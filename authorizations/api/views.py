@@ -1,12 +1,11 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
-from rest_framework.exceptions import ValidationError
 
 from accounts.permissions import AuthorizationPermissions
 from authorizations import selectors, services
 from authorizations.api.serializers import AuthorizationSerializer
-from authorizations.forms import AuthorizationFilterForm
+from authorizations.filters import AuthorizationFilter
 from authorizations.models import Authorization
 
 
@@ -30,22 +29,10 @@ class AuthorizationViewSet(
 
     serializer_class = AuthorizationSerializer
     permission_classes = [AuthorizationPermissions]
-    filter_backends: list = []
+    filterset_class = AuthorizationFilter
 
     def get_queryset(self):
-        queryset = selectors.listing(self.request.user).order_by("end_date", "id")
-        if self.action != "list":
-            return queryset
-        form = AuthorizationFilterForm(self.request.query_params)
-        if not form.is_valid():
-            raise ValidationError(form.errors)
-        data = dict(form.cleaned_data)
-        patient = self.request.query_params.get("patient")
-        if patient:
-            if not patient.isdigit():
-                raise ValidationError({"patient": ["A patient id is a number."]})
-            data["patient"] = int(patient)
-        return selectors.filter_authorizations(queryset, data)
+        return selectors.listing(self.request.user).order_by("end_date", "id")
 
     def _save(self, serializer: AuthorizationSerializer, authorization: Authorization | None) -> None:
         data = dict(serializer.validated_data)

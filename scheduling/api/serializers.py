@@ -1,5 +1,3 @@
-import datetime
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,9 +6,10 @@ from patients.models import Patient
 from scheduling import recurrence, selectors
 from scheduling.models import Appointment, AppointmentSeries, ServiceType
 from spectrum.serializers import CLINICAL_TEXT_HELP, RoleFieldsMixin
+from spectrum.validation import SafeTextSerializerMixin
 
 
-class ServiceTypeSerializer(serializers.ModelSerializer):
+class ServiceTypeSerializer(SafeTextSerializerMixin, serializers.ModelSerializer):
     class Meta:
         model = ServiceType
         fields = [
@@ -31,7 +30,7 @@ class ActivePatientField(serializers.PrimaryKeyRelatedField):
         return Patient.objects.filter(is_active=True)
 
 
-class AppointmentSerializer(RoleFieldsMixin, serializers.ModelSerializer):
+class AppointmentSerializer(SafeTextSerializerMixin, RoleFieldsMixin, serializers.ModelSerializer):
     patient = ActivePatientField()
     clinician = ClinicianField(required=False, allow_null=True)
     service_type = serializers.PrimaryKeyRelatedField(queryset=ServiceType.objects.all())
@@ -62,12 +61,12 @@ class AppointmentSerializer(RoleFieldsMixin, serializers.ModelSerializer):
         return appointment.has_started()
 
 
-class StatusInputSerializer(serializers.Serializer):
+class StatusInputSerializer(SafeTextSerializerMixin, serializers.Serializer):
     status = serializers.ChoiceField(choices=Appointment.Status.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
-class SeriesInputSerializer(RoleFieldsMixin, serializers.Serializer):
+class SeriesInputSerializer(SafeTextSerializerMixin, RoleFieldsMixin, serializers.Serializer):
     role_fields_model = Appointment  # its notes go to every occurrence
 
     patient = ActivePatientField()
@@ -124,10 +123,3 @@ def occurrence_as_dict(occurrence) -> dict:
         "conflicts": [conflict.as_dict() for conflict in occurrence.conflicts],
         "warnings": [warning.as_dict() for warning in occurrence.warnings],
     }
-
-
-def parse_month(value: str) -> datetime.date:
-    try:
-        return datetime.datetime.strptime(value, "%Y-%m").date()
-    except ValueError:
-        raise serializers.ValidationError({"month": ["Give the month as YYYY-MM, e.g. 2025-07."]}) from None

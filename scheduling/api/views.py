@@ -1,5 +1,4 @@
 from django.utils import timezone
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -18,9 +17,9 @@ from scheduling.api.serializers import (
     ServiceTypeSerializer,
     StatusInputSerializer,
     occurrence_as_dict,
-    parse_month,
 )
-from scheduling.models import Appointment, AppointmentSeries, ServiceType
+from scheduling.filters import AppointmentFilter, CalendarFilter, SeriesFilter, ServiceTypeFilter, calendar_period
+from scheduling.models import AppointmentSeries, ServiceType
 
 
 class ServiceTypeViewSet(
@@ -32,16 +31,7 @@ class ServiceTypeViewSet(
     serializer_class = ServiceTypeSerializer
     permission_classes = [ServiceTypePermissions]
     queryset = ServiceType.objects.order_by("code")
-    filterset_fields = ["is_active"]
-
-
-class AppointmentFilter(filters.FilterSet):
-    date_from = filters.DateFilter(field_name="date", lookup_expr="gte")
-    date_to = filters.DateFilter(field_name="date", lookup_expr="lte")
-
-    class Meta:
-        model = Appointment
-        fields = ["patient", "clinician", "service_type", "status", "series"]
+    filterset_class = ServiceTypeFilter
 
 
 class AppointmentViewSet(
@@ -114,7 +104,7 @@ class AppointmentSeriesViewSet(
 
     serializer_class = SeriesSerializer
     permission_classes = [SeriesPermissions]
-    filterset_fields = ["patient", "clinician", "service_type"]
+    filterset_class = SeriesFilter
 
     def get_queryset(self):
         return AppointmentSeries.objects.visible_to(self.request.user).order_by("-created_at")
@@ -179,18 +169,15 @@ class CalendarView(APIView):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
-        month = parse_month(request.query_params["month"]) if "month" in request.query_params else timezone.localdate()
-        appointments = selectors.appointments_counted_for(request.user)
-        errors = {}
-        for name, choices in (("clinician", selectors.clinicians()), ("service_type", ServiceType.objects.all())):
-            value = request.query_params.get(name)
-            if value:
-                if not value.isdigit() or not choices.filter(pk=value).exists():
-                    errors[name] = [f"Unknown {name.replace('_', ' ')}."]
-                else:
-                    appointments = appointments.filter(**{f"{name}_id": value})
-        if errors:
-            raise ValidationError(errors)
+        # The calendar pages' own filters and period, with the same meaning: what is wrong is a 400.
+        filterset = CalendarFilter(
+            request.query_params, queryset=selectors.appointments_counted_for(request.user), request=request
+        )
+        period = calendar_period(request.query_params)
+        if not filterset.is_valid() or not period.is_valid():
+            raise ValidationError({**filterset.errors, **period.errors})
+        month = period.period("month") or timezone.localdate()
+        appointments = filterset.qs
         days = selectors.month_summary(appointments, month.year, month.month)
         return Response(
             {
