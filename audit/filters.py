@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit import selectors
 from audit.models import AuditEvent
 from spectrum.filters import FilterForm, FilterSet
-from spectrum.validation import page_date
+from spectrum.validation import MAX_ID, page_date
 
 ACTION_CHOICES = [("create", "Create"), ("update", "Update"), ("delete", "Delete"), ("access", "Access")]
 _ACTIONS = {"create": AuditEvent.Action.CREATE, "update": AuditEvent.Action.UPDATE,
@@ -67,9 +67,11 @@ class AuditEventFilter(FilterSet):
     def filter_patient(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
         try:
-            return queryset.filter(selectors.about_patient(forms.IntegerField(min_value=1).clean(value)))
+            patient_id = forms.IntegerField(min_value=1, max_value=MAX_ID).clean(value)
         except forms.ValidationError:
             pass  # not an id: a patient number?
+        else:
+            return queryset.filter(selectors.about_patient(patient_id))
         if _PATIENT_NUMBER.match(value):
             from patients.models import Patient
 

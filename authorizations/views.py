@@ -22,6 +22,7 @@ from scheduling.models import Appointment
 from spectrum import spreadsheets
 from spectrum.http import ClinicRequest
 from spectrum.pagination import LargeTablePaginator
+from spectrum.validation import MAX_ID
 
 
 def _require(allowed: bool) -> None:
@@ -45,7 +46,7 @@ def authorization_list(request: ClinicRequest) -> HttpResponse:
 
 def _patient_for(request: ClinicRequest, patient_id: Any):
     try:
-        patient_id = forms.IntegerField(min_value=1).clean(patient_id)
+        patient_id = forms.IntegerField(min_value=1, max_value=MAX_ID).clean(patient_id)
     except forms.ValidationError:
         raise Http404("No such patient.") from None
     patient = patient_selectors.patients_visible_to(request.user).filter(pk=patient_id, is_active=True).first()

@@ -106,7 +106,7 @@ def _patient_id(user: Actor, value: Any) -> int | None:
         return None
     text = str(value).strip()
     try:
-        query = Q(pk=forms.IntegerField(min_value=1).clean(text))
+        query = Q(pk=forms.IntegerField(min_value=1, max_value=validation.MAX_ID).clean(text))
     except forms.ValidationError:
         query = Q(patient_number__iexact=text)
     patient = selectors.patients_visible_to(user).filter(query).values_list("pk", flat=True).first()

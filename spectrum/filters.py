@@ -11,6 +11,8 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 
+from spectrum.validation import MAX_ID
+
 # Parameters every list reads besides its filters: paging, sorting, DRF's format switch.
 LIST_PARAMETERS = frozenset({"page", "page_size", "format"})
 
@@ -59,4 +61,5 @@ class IdFilter(django_filters.Filter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)

@@ -23,6 +23,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 TEXT_MAX_LENGTH = 10_000
+# The largest id a query may name: beyond a 64-bit integer SQLite raises OverflowError (a 500).
+MAX_ID = 2**63 - 1
 # C0 and C1 control characters and DEL, except tab and newline; a carriage return only before a newline.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
