@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UserChangeForm
 
 from accounts.models import User
+from spectrum.validation import SafeTextFormMixin
 
 
 class LoginForm(AuthenticationForm):
@@ -19,7 +20,7 @@ class LoginForm(AuthenticationForm):
     }
 
 
-class UserCreateForm(BaseUserCreationForm):
+class UserCreateForm(SafeTextFormMixin, BaseUserCreationForm):
     """Admin site: create a user with a role and a password that passes the policy."""
 
     class Meta:
@@ -27,7 +28,7 @@ class UserCreateForm(BaseUserCreationForm):
         fields = ("email", "full_name", "role")
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(SafeTextFormMixin, UserChangeForm):
     class Meta:
         model = User
         fields = ("email", "full_name", "role", "is_active")

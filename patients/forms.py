@@ -7,6 +7,7 @@ from accounts import permissions
 from accounts.permissions import Actor
 from patients.models import Patient
 from patients.validation import STATE_CHOICES
+from spectrum.validation import SafeTextFormMixin
 
 SECTIONS = [
     ("Identity", ["patient_number", "first_name", "last_name", "preferred_name", "date_of_birth", "gender",
@@ -53,7 +54,7 @@ WIDGETS: dict[str, type[forms.Widget] | forms.Widget] = {
 }
 
 
-class PatientForm(forms.Form):
+class PatientForm(SafeTextFormMixin, forms.Form):
     """Input for registering and editing a patient; fields the user's role may not see or set are absent.
 
     A plain form with the model's fields (``fields_for_model``), not a ModelForm: it only parses the

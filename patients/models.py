@@ -13,6 +13,7 @@ from audit.registry import register_audited
 from patients import validation
 from spectrum.fields import EncryptedCharField, EncryptedListField, EncryptedTextField
 from spectrum.models import TimeStampedModel
+from spectrum.validation import birth_date_range, page_date_range
 
 MAX_AGE_YEARS = 150
 
@@ -235,6 +236,16 @@ class Patient(TimeStampedModel):
                 errors.setdefault("date_of_birth", []).append(
                     f"Date of birth gives an age over {MAX_AGE_YEARS} years; check the year."
                 )
+        for field, bounds in (
+            ("date_of_birth", birth_date_range()),
+            ("psr_date", page_date_range()),
+            ("treatment_start_date", page_date_range()),
+            ("treatment_end_date", page_date_range()),
+        ):
+            value = getattr(self, field)
+            if value and field not in errors and not bounds[0] <= value <= bounds[1]:
+                low, high = bounds
+                errors.setdefault(field, []).append(f"Give a date between {low:%m/%d/%Y} and {high:%m/%d/%Y}.")
         if (
             self.treatment_start_date
             and self.treatment_end_date

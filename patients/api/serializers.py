@@ -13,6 +13,7 @@ from rest_framework.settings import api_settings
 
 from accounts import permissions
 from patients.models import ENCRYPTED_FIELDS, Patient, age_on, mask_ssn
+from spectrum.validation import SafeTextSerializerMixin
 
 READ_ONLY_FIELDS = [
     "id", "age", "ssn_masked", "is_active", "created_at", "updated_at", "created_by", "updated_by",
@@ -27,7 +28,7 @@ WRITABLE_FIELDS = [
 ]  # fmt: skip
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(SafeTextSerializerMixin, serializers.ModelSerializer):
     """A patient as the requesting user may see it: fields their role may not see are absent.
 
     Writing a field the role may not set is a 400 with that field's message, never silently ignored.
