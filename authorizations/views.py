@@ -41,7 +41,7 @@ def authorization_list(request: ClinicRequest) -> HttpResponse:
         "can_add": permissions.can_add_authorizations(request.user),
         "today": timezone.localdate(),
     }
-    return render(request, "authorizations/authorization_list.html", context, status=200 if page else 400)
+    return render(request, "authorizations/authorization_list.html", context, status=200 if page is not None else 400)
 
 
 def _patient_for(request: ClinicRequest, patient_id: Any):

@@ -6,6 +6,7 @@ from authorizations.models import Authorization
 from patients.models import Patient
 from scheduling.models import ServiceType
 from spectrum.serializers import CLINICAL_TEXT_HELP, RoleFieldsMixin
+from spectrum.validation import SafeTextSerializerMixin
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -14,7 +15,7 @@ class ActivePatientField(serializers.PrimaryKeyRelatedField):
         return Patient.objects.filter(is_active=True)
 
 
-class AuthorizationSerializer(RoleFieldsMixin, serializers.ModelSerializer):
+class AuthorizationSerializer(SafeTextSerializerMixin, RoleFieldsMixin, serializers.ModelSerializer):
     patient = ActivePatientField()
     service_types = serializers.PrimaryKeyRelatedField(queryset=ServiceType.objects.all(), many=True)
     units_used = serializers.IntegerField(read_only=True)
