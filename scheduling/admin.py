@@ -1,10 +1,12 @@
 from django.contrib import admin
 
 from scheduling.models import Appointment, AppointmentSeries, AppointmentStatusChange, ClosedDay, ServiceType
+from spectrum.validation import SafeTextModelForm
 
 
 @admin.register(ServiceType)
 class ServiceTypeAdmin(admin.ModelAdmin):
+    form = SafeTextModelForm
     list_display = ["code", "name", "billing_code", "default_duration_minutes", "unit_minutes", "is_group", "is_active"]
     list_filter = ["is_active", "is_group"]
     search_fields = ["code", "name", "billing_code"]
@@ -16,6 +18,7 @@ class ServiceTypeAdmin(admin.ModelAdmin):
 
 @admin.register(ClosedDay)
 class ClosedDayAdmin(admin.ModelAdmin):
+    form = SafeTextModelForm
     list_display = ["date", "reason"]
     search_fields = ["reason"]
     date_hierarchy = "date"

@@ -67,6 +67,10 @@ class SafeTextFormMixin:
                     field.widget.attrs.setdefault("maxlength", str(TEXT_MAX_LENGTH))
 
 
+class SafeTextModelForm(SafeTextFormMixin, forms.ModelForm):
+    """A model form with safe text: the base of the admin's editable pages."""
+
+
 class SafeTextSerializerMixin:
     """Every ``CharField`` of the serializer refuses control characters and has a length limit."""
 

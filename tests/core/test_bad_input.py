@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 import time_machine
+from django.contrib import admin
 from django.core.management import CommandError, call_command
 from django.test import Client
 
@@ -283,6 +284,16 @@ def test_service_type_code_refuses_a_carriage_return(api_as, admin_user):
 
     assert response.status_code == 400 and "code" in response.json()
     assert not ServiceType.objects.filter(name="Group").exists()
+
+
+def test_service_type_code_refuses_a_carriage_return_in_the_admin(rf, admin_user):
+    request = rf.post("/admin/scheduling/servicetype/add/")
+    request.user = admin_user
+    form_class = admin.site.get_model_admin(ServiceType).get_form(request)
+
+    form = form_class({"code": "GR\rP", "name": "Group", "default_duration_minutes": 60, "unit_minutes": 15})
+
+    assert not form.is_valid() and "control characters" in str(form.errors["code"])
 
 
 def test_authorization_notes_refuse_control_characters(api_as, admin_user, patient, ind):
