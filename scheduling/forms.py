@@ -99,6 +99,11 @@ class AppointmentForm(SafeTextFormMixin, forms.Form):
         )  # fmt: skip
 
 
+class CancelSeriesForm(SafeTextFormMixin, forms.Form):
+    by = forms.ChoiceField(required=False, choices=[("clinic", "Clinic"), ("patient", "Patient")])
+    reason = forms.CharField(required=False, max_length=300)
+
+
 class StatusForm(SafeTextFormMixin, forms.Form):
     status = forms.ChoiceField(choices=Appointment.Status.choices)
     reason = forms.CharField(required=False, max_length=300)

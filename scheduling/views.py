@@ -21,7 +21,7 @@ from patients import selectors as patient_selectors
 from patients import services as patient_services
 from scheduling import rendering, selectors, services
 from scheduling.filters import CalendarFilter, PatientPickerForm, calendar_period
-from scheduling.forms import AppointmentEditForm, AppointmentForm, BookingChoiceForm, StatusForm
+from scheduling.forms import AppointmentEditForm, AppointmentForm, BookingChoiceForm, CancelSeriesForm, StatusForm
 from scheduling.models import Appointment, AppointmentSeries, ServiceType, clinic_now
 from spectrum.exceptions import DomainError
 from spectrum.http import ClinicRequest
@@ -431,10 +431,16 @@ def series_cancel(request: ClinicRequest, pk: int) -> HttpResponse:
     series = AppointmentSeries.objects.visible_to(request.user).filter(pk=pk).first()
     if series is None:
         raise Http404("No such series.")
+    form = CancelSeriesForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(series.patient)
     try:
         count = services.cancel_series(
-            actor=request.user, series=series, by_patient=request.POST.get("by") == "patient",
-            reason=request.POST.get("reason", "")[:300],
+            actor=request.user, series=series, by_patient=form.cleaned_data["by"] == "patient",
+            reason=form.cleaned_data["reason"],
         )  # fmt: skip
     except DomainError as exc:
         messages.error(request, exc.message)

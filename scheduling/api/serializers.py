@@ -87,6 +87,11 @@ class SeriesInputSerializer(SafeTextSerializerMixin, RoleFieldsMixin, serializer
     override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
+class CancelSeriesInputSerializer(SafeTextSerializerMixin, serializers.Serializer):
+    by = serializers.ChoiceField(choices=[("clinic", "Clinic"), ("patient", "Patient")], default="clinic")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
 class SeriesSerializer(serializers.ModelSerializer):
     weekdays = serializers.ListField(source="weekday_list", read_only=True)
     occurrences = serializers.SerializerMethodField()

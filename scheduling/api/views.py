@@ -12,6 +12,7 @@ from accounts.permissions import AppointmentPermissions, SeriesPermissions, Serv
 from scheduling import selectors, services
 from scheduling.api.serializers import (
     AppointmentSerializer,
+    CancelSeriesInputSerializer,
     SeriesInputSerializer,
     SeriesSerializer,
     ServiceTypeSerializer,
@@ -139,18 +140,17 @@ class AppointmentSeriesViewSet(
         )
 
     @extend_schema(
-        request={"application/json": {"type": "object", "properties": {"by": {"enum": ["clinic", "patient"]}}}},
+        request=CancelSeriesInputSerializer,
         responses=SeriesSerializer,
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         series = self.get_object()
-        by = request.data.get("by", "clinic")
-        if by not in ("clinic", "patient"):
-            raise ValidationError({"by": ["Say who cancelled: clinic or patient."]})
+        data = CancelSeriesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         services.cancel_series(
-            actor=request.user, series=series, by_patient=by == "patient",
-            reason=str(request.data.get("reason", ""))[:300],
+            actor=request.user, series=series, by_patient=data.validated_data["by"] == "patient",
+            reason=data.validated_data["reason"],
         )  # fmt: skip
         return Response(self.get_serializer(series).data)
 

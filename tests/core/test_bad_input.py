@@ -277,6 +277,27 @@ def test_line_breaks_and_tabs_are_text(api_as, admin_user, appointment):
     assert appointment.notes == notes
 
 
+@pytest.fixture
+def series(admin_user, patient, ind):
+    return services.create_series(
+        actor=admin_user,
+        request=services.SeriesRequest(
+            patient=patient, service_type=ind, start_date=MONDAY, start_time=datetime.time(14), frequency="weekly",
+            weekdays=("mon",), count=2,
+        ),
+    )  # fmt: skip
+
+
+def test_series_cancel_reason_refuses_a_nul_byte_on_page_and_api(api_as, page_as, admin_user, series):
+    api = api_as(admin_user).post(f"/api/v1/appointment-series/{series.pk}/cancel/", {"reason": "a\x00b"}, format="json")
+    page = page_as(admin_user).post(f"/series/{series.pk}/cancel/", {"reason": "a\x00b"}, follow=True)
+
+    assert api.status_code == 400 and "reason" in api.json()
+    assert page.status_code == 200 and "Null characters are not allowed." in page.content.decode()
+    series.refresh_from_db()
+    assert series.cancelled_at is None
+
+
 def test_service_type_code_refuses_a_carriage_return(api_as, admin_user):
     response = api_as(admin_user).post(
         "/api/v1/service-types/", {"code": "GR\rP", "name": "Group", "default_duration_minutes": 60}, format="json"
@@ -322,14 +343,7 @@ def test_user_names_refuse_control_characters(api_as, admin_user):
 
 
 @pytest.mark.parametrize("body", ["[]", '"x"', "[[1]]", "1"])
-def test_api_writes_refuse_json_that_is_not_an_object(api_as, api_client, admin_user, appointment, body):
-    series = services.create_series(
-        actor=admin_user,
-        request=services.SeriesRequest(
-            patient=appointment.patient, service_type=appointment.service_type, start_date=MONDAY,
-            start_time=datetime.time(14), frequency="weekly", weekdays=("mon",), count=2,
-        ),
-    )  # fmt: skip
+def test_api_writes_refuse_json_that_is_not_an_object(api_as, api_client, admin_user, appointment, series, body):
     client = api_as(admin_user)
     calls = [
         client.post(f"/api/v1/appointment-series/{series.pk}/cancel/", body, content_type="application/json"),
@@ -340,7 +354,14 @@ def test_api_writes_refuse_json_that_is_not_an_object(api_as, api_client, admin_
     for response in calls:
         assert response.status_code == 400, response.content
         assert response.json() == {"detail": "The request body must be a JSON object."}
-    assert not series.occurrences.filter(status__startswith="cancelled").exists()
+    series.refresh_from_db()
+    assert series.cancelled_at is None
+
+
+def test_logout_with_a_refresh_token_that_is_not_text_is_refused(api_client):
+    response = api_client.post("/api/v1/auth/logout/", {"refresh": [1]}, format="json")
+
+    assert 400 <= response.status_code < 500
 
 
 # --- Users -----------------------------------------------------------------------------------------------------
