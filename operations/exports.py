@@ -104,7 +104,10 @@ def _patient_id(user: Actor, value: Any) -> int | None:
 
     if value in (None, ""):
         return None
-    text = str(value).strip()
+    try:
+        text = forms.CharField(max_length=100).clean(str(value))  # refuses NUL bytes
+    except forms.ValidationError as exc:
+        raise ExportError(f"patient: {' '.join(exc.messages)}") from None
     try:
         query = Q(pk=forms.IntegerField(min_value=1, max_value=validation.MAX_ID).clean(text))
     except forms.ValidationError:

@@ -245,12 +245,29 @@ def test_pages_show_a_page_for_a_page_number_beyond_the_bound(page_as, admin_use
 # --- Text: NUL bytes, control characters, unbounded length ----------------------------------------------
 
 
-def test_patient_picker_refuses_a_nul_byte_quietly(page_as, admin_user, patient):
-    response = page_as(admin_user).get("/appointments/patients/", {"q": "Lo\x00pez"})
+@pytest.mark.parametrize(
+    "url", ["/appointments/patients/", "/patients/", "/audit/", "/admin/patients/patient/", "/exports/patients.csv"]
+)
+def test_pages_refuse_a_nul_byte_in_the_query_string(page_as, admin_user, patient, url):
+    response = page_as(admin_user).get(url, {"q": "Lo\x00pez"})
 
-    assert response.status_code == 200 and list(response.context["patients"]) == []
+    assert response.status_code == 400
+    assert "could not read that request" in response.content.decode()
+    assert not AuditEvent.objects.filter(event__endswith=".searched").exists()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/patients/", "/api/v1/audit-events/", "/api/v1/authorizations/"])
+def test_api_refuses_a_nul_byte_in_the_query_string(api_as, admin_user, url):
+    response = api_as(admin_user).get(url, {"search": "Lo\x00pez"})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The query string holds a NUL byte."}
+
+
+def test_patient_picker_still_finds_patients(page_as, admin_user, patient):
     found = page_as(admin_user).get("/appointments/patients/", {"q": "Lopez"})
-    assert list(found.context["patients"]) == [patient]
+
+    assert found.status_code == 200 and list(found.context["patients"]) == [patient]
 
 
 @pytest.mark.parametrize("notes", ["a\x00b", "tab\x1bescape", "lone\rreturn", "x" * 10_001])
