@@ -306,7 +306,9 @@ def series(admin_user, patient, ind):
 
 
 def test_series_cancel_reason_refuses_a_nul_byte_on_page_and_api(api_as, page_as, admin_user, series):
-    api = api_as(admin_user).post(f"/api/v1/appointment-series/{series.pk}/cancel/", {"reason": "a\x00b"}, format="json")
+    api = api_as(admin_user).post(
+        f"/api/v1/appointment-series/{series.pk}/cancel/", {"reason": "a\x00b"}, format="json"
+    )
     page = page_as(admin_user).post(f"/series/{series.pk}/cancel/", {"reason": "a\x00b"}, follow=True)
 
     assert api.status_code == 400 and "reason" in api.json()
