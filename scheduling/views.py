@@ -87,7 +87,7 @@ def _calendar_filters(request: ClinicRequest) -> CalendarFilter:
         if not form.is_valid():
             for errors in form.errors.values():
                 for error in errors:
-                    messages.error(request, error)
+                    messages.error(request, str(error))
     return filterset
 
 
@@ -435,7 +435,7 @@ def series_cancel(request: ClinicRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect(series.patient)
     try:
         count = services.cancel_series(
