@@ -28,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -89,14 +90,15 @@ class Variant:
     conf: Path
     python: str
     redis_db: int
+    max_requests: str | None = None
     results: dict[str, list[dict]] = field(default_factory=dict)
 
 
 def parse_variant(text: str, index: int, redis_db: int) -> Variant:
-    """`NAME:app=PATH,db=DBNAME[,conf=GUNICORN_CONF][,python=INTERPRETER]`; every key is optional."""
+    """`NAME:app=PATH,db=DBNAME[,conf=GUNICORN_CONF][,python=INTERPRETER][,max_requests=N]`; all optional."""
     name, _, options = text.partition(":")
     values = dict(item.split("=", 1) for item in options.split(",") if item)
-    unknown = set(values) - {"app", "db", "conf", "python"}
+    unknown = set(values) - {"app", "db", "conf", "python", "max_requests"}
     if not name or unknown:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME:app=PATH,db=NAME[,conf=…][,python=…]")
     app = Path(values.get("app", REPO)).resolve()
@@ -110,6 +112,7 @@ def parse_variant(text: str, index: int, redis_db: int) -> Variant:
         conf=Path(values.get("conf", app / "gunicorn.conf.py")).resolve(),
         python=values.get("python", sys.executable),
         redis_db=redis_db + index,  # one cache per variant: cached users must come from the variant's database
+        max_requests=values.get("max_requests"),
     )
 
 
@@ -118,11 +121,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--variant", action="append", default=[], help="NAME:app=PATH,db=DBNAME (repeat)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds; each runs every variant once")
     parser.add_argument("--duration", type=int, default=30, help="seconds of each timed wrk run")
-    parser.add_argument("--warmup", type=int, default=5, help="seconds of untimed wrk before each timed run")
+    parser.add_argument("--warmup", type=int, default=8, help="seconds of untimed wrk before each timed run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--endpoints", nargs="*", choices=ENDPOINTS, default=list(ENDPOINTS))
     parser.add_argument("--terms", nargs="*", default=DEFAULT_TERMS)
+    parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     parser.add_argument("--port", type=int, default=8731, help="the server's port (one server at a time)")
     parser.add_argument("--redis-db", type=int, default=11, help="first Redis database number (one per variant)")
     parser.add_argument(
@@ -177,6 +181,8 @@ def server_environment(variant: Variant, port: int, keys: dict[str, str]) -> dic
         PORT=str(port),
         PYTHONPATH=str(variant.app),
     )
+    if variant.max_requests is not None:
+        environment["GUNICORN_MAX_REQUESTS"] = variant.max_requests  # read by gunicorn.conf.py
     return environment
 
 
@@ -251,6 +257,12 @@ class Server:
                 sizes.append(int(match.group(1)) / 1024)
         return sizes
 
+    def app_cpu_seconds(self) -> float:
+        """CPU seconds used so far by gunicorn: the master, its live workers and, through the master's
+        children counters, the workers it has reaped (recycled)."""
+        master = proc_cpu_seconds(self.process.pid, with_children=True)
+        return master + sum(proc_cpu_seconds(pid) for pid in self.worker_pids())
+
     def log_size(self) -> int:
         return self.log_path.stat().st_size
 
@@ -281,6 +293,52 @@ class Server:
         if done.returncode:
             sys.exit(f"Signing in for {self.variant.name} failed:\n{done.stderr[-2000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def proc_cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0  # gone meanwhile
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime + cstime: children waited for
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class DatabaseCpu(threading.Thread):
+    """CPU seconds of the PostgreSQL backends serving one database during a run. Backends come and go
+    (CONN_MAX_AGE closes a connection after 60 s, a recycled worker closes its own) and take their counters
+    with them, so they are sampled twice a second: what is lost is at most half a second per backend."""
+
+    def __init__(self, db: str) -> None:
+        super().__init__(daemon=True)
+        # A backend's process title: "postgres: [CLUSTER: ]USER DATABASE CLIENT STATE".
+        self.user_and_database = f" postgres {db} ".encode()
+        self.first: dict[int, float] = self.sample()
+        self.last: dict[int, float] = dict(self.first)
+        self.stopping = threading.Event()
+
+    def sample(self) -> dict[int, float]:
+        seconds = {}
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                title = cmdline.read_bytes()
+                if title.startswith(b"postgres: ") and self.user_and_database in title:
+                    seconds[int(cmdline.parent.name)] = proc_cpu_seconds(int(cmdline.parent.name))
+            except OSError:
+                continue
+        return seconds
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            self.last.update(self.sample())
+
+    def stop(self) -> float:
+        self.stopping.set()
+        self.join()
+        self.last.update(self.sample())
+        return sum(seconds - self.first.get(pid, 0.0) for pid, seconds in self.last.items())
 
 
 def credentials(endpoint: str, signed_in: dict[str, str]) -> dict[str, str]:
@@ -340,10 +398,18 @@ def run_variant(variant: Variant, args, keys: dict[str, str], log_dir: Path) -> 
             headers = credentials(endpoint, signed_in)
             check_endpoint(args.port, endpoint, headers, args.terms[0])
             if args.warmup:
-                run_wrk(args.port, endpoint, headers, args.terms, args.warmup, args)
+                # A new connection per request, so that every worker (not only those the timed run's
+                # keep-alive connections happen to land on) has served this endpoint before the clock starts:
+                # a worker's first requests load URLs, templates and serializers, and take seconds.
+                run_wrk(args.port, endpoint, headers | {"Connection": "close"}, args.terms, args.warmup, args)
             cpu_check = statistics.median(machine.cpu_check() for _ in range(5))
             offset = server.log_size()
+            app_cpu, database_cpu = server.app_cpu_seconds(), DatabaseCpu(variant.db)
+            database_cpu.start()
             result = run_wrk(args.port, endpoint, headers, args.terms, args.duration, args)
+            requests = max(result["requests"], 1)
+            result["database_cpu_ms"] = database_cpu.stop() * 1000 / requests
+            result["app_cpu_ms"] = (server.app_cpu_seconds() - app_cpu) * 1000 / requests
             result["restarts"] = server.workers_booted_since(offset)
             result["rss_mb"] = server.worker_rss_mb()
             result["cpu_check"] = cpu_check
@@ -351,11 +417,18 @@ def run_variant(variant: Variant, args, keys: dict[str, str], log_dir: Path) -> 
             print(
                 f"  {variant.name:>10} {endpoint:<8} {result['rps']:7.1f} req/s   p50 {result['p50_us'] / 1000:7.1f} ms"
                 f"   p99 {result['p99_us'] / 1000:7.1f} ms   max {result['max_us'] / 1000:7.1f} ms"
-                f"   errors {result['errors']:>4}   worker restarts {result['restarts']:>2}"
+                f"   CPU/request ms: app {result['app_cpu_ms']:.1f} + PostgreSQL {result['database_cpu_ms']:.1f}"
+                f"   errors {result['errors']:>4}{error_detail(result)}   worker restarts {result['restarts']:>2}"
                 f"   RSS/worker MB {' '.join(f'{size:.0f}' for size in result['rss_mb'])}"
                 f"   (CPU check {cpu_check:.1f} ms, load {load_average()})",
                 flush=True,
             )
+
+
+def error_detail(result: dict) -> str:
+    kinds = ("non_200", "timeouts", "connect_errors", "read_errors", "write_errors")
+    found = [f"{kind.replace('_', ' ')} {result[kind]}" for kind in kinds if result[kind]]
+    return f" ({', '.join(found)})" if found else ""
 
 
 def median_of(results: list[dict], key: str) -> float:
@@ -363,35 +436,46 @@ def median_of(results: list[dict], key: str) -> float:
 
 
 def summarise(variants: list[Variant], endpoints: list[str]) -> None:
-    print("\nSummary (medians over the rounds; latencies in ms; p99/p50 must stay at or under 3):\n")
-    print("| variant | endpoint | req/s | p50 | p99 | p99/p50 | errors | worker restarts | RSS/worker MB (max) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "\nSummary (medians over the rounds; latencies in ms; p99/p50 should stay at or under 3). CPU/request is "
+        "server CPU time per request (gunicorn + PostgreSQL): unlike req/s, it hardly moves when other work shares "
+        "the machine.\n"
+    )
+    print(
+        "| variant | endpoint | req/s | p50 | p99 | p99/p50 | CPU/request ms (app + db) | errors | "
+        "worker restarts | RSS/worker MB (max) | CPU check ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for variant in variants:
         for endpoint in endpoints:
             results = variant.results.get(endpoint, [])
             if not results:
                 continue
             p50, p99 = median_of(results, "p50_us") / 1000, median_of(results, "p99_us") / 1000
+            app_cpu, database_cpu = median_of(results, "app_cpu_ms"), median_of(results, "database_cpu_ms")
             print(
-                f"| {variant.name} | {endpoint} | {median_of(results, 'rps'):.1f} | {p50:.1f} | {p99:.1f} | "
-                f"{p99 / p50:.1f} | {sum(r['errors'] for r in results)} | {sum(r['restarts'] for r in results)} | "
-                f"{max(max(r['rss_mb'], default=0) for r in results):.0f} |"
+                f"| {variant.name} | {endpoint} | {median_of(results, 'rps'):.1f} | {p50:.0f} | {p99:.0f} | "
+                f"{p99 / p50:.1f} | {app_cpu:.1f} + {database_cpu:.1f} | {sum(r['errors'] for r in results)} | "
+                f"{sum(r['restarts'] for r in results)} | {max(max(r['rss_mb'], default=0) for r in results):.0f} | "
+                f"{median_of(results, 'cpu_check'):.1f} |"
             )
     if len(variants) < 2:
         return
     base = variants[0]
-    print(f"\nRatios to {base.name} (req/s: higher is better; p50, p99: lower is better):\n")
-    print("| variant | endpoint | req/s | p50 | p99 |")
-    print("|---|---|---|---|---|")
+    print(f"\nRatios to {base.name} (req/s: higher is better; p50, p99, CPU/request: lower is better):\n")
+    print("| variant | endpoint | req/s | p50 | p99 | CPU/request |")
+    print("|---|---|---|---|---|---|")
     for variant in variants[1:]:
         for endpoint in endpoints:
             new, old = variant.results.get(endpoint), base.results.get(endpoint)
             if not new or not old:
                 continue
             ratios = [median_of(new, key) / median_of(old, key) for key in ("rps", "p50_us", "p99_us")]
-            print(
-                f"| {variant.name}/{base.name} | {endpoint} | " + " | ".join(f"{ratio:.2f}" for ratio in ratios) + " |"
+            ratios.append(
+                (median_of(new, "app_cpu_ms") + median_of(new, "database_cpu_ms"))
+                / (median_of(old, "app_cpu_ms") + median_of(old, "database_cpu_ms"))
             )
+            print(f"| {variant.name}/{base.name} | {endpoint} | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")
 
 
 def main() -> None:
@@ -412,6 +496,8 @@ def main() -> None:
         for variant in order:
             run_variant(variant, args, keys, log_dir)
     summarise(args.variants, args.endpoints)
+    if args.json:
+        args.json.write_text(json.dumps({variant.name: variant.results for variant in args.variants}, indent=1))
     print(f"\nLoad average after: {load_average()}")
 
 
