@@ -1,7 +1,7 @@
 """Gunicorn settings for Spectrum: `gunicorn -c gunicorn.conf.py spectrum.wsgi:application`.
 
-Tuned by environment variables (all optional): PORT, WEB_CONCURRENCY, GUNICORN_THREADS, FORWARDED_ALLOW_IPS,
-LOG_LEVEL, PROMETHEUS_MULTIPROC_DIR. See .env.example.
+Tuned by environment variables (all optional): PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_MAX_REQUESTS,
+FORWARDED_ALLOW_IPS, LOG_LEVEL, PROMETHEUS_MULTIPROC_DIR. See .env.example.
 """
 
 import os
@@ -33,10 +33,14 @@ graceful_timeout = 30
 # Keep idle connections from a reverse proxy open briefly so it can reuse them.
 keepalive = 5
 
-# Recycle each worker after about 1000 requests, so a slow leak cannot grow memory without bound; the
-# jitter keeps workers from all restarting at the same moment.
-max_requests = 1000
-max_requests_jitter = 100
+# No worker recycling by default. A recycled worker imports the whole app again (preload_app is off) on
+# the cores the other workers are serving from, and answers its first requests slowly: with recycling every
+# ~1000 requests, search under load had a p99 of 0.5-1.4 s against a p50 of ~90 ms (bench/load_search.py).
+# Memory stays flat without it (RSS per worker is printed by that benchmark). If a leak ever appears, set
+# GUNICORN_MAX_REQUESTS high (e.g. 100000: hours per worker, so the stall is rare) until it is fixed;
+# the jitter (a tenth) keeps workers from restarting at the same moment.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = max_requests // 10
 
 # Off: each worker imports the app and opens its own database and Redis connections after the fork,
 # so no socket is shared between processes, and a HUP reload picks up new code.
