@@ -1,9 +1,10 @@
 """Every operation of the OpenAPI schema lists the error answers it can give, with their JSON bodies."""
 
 import pytest
-from drf_spectacular.generators import SchemaGenerator
 
-SCHEMA = SchemaGenerator().get_schema(public=True)
+from tests.api.openapi import api_schema
+
+SCHEMA = api_schema()
 OPERATIONS = {
     f"{method.upper()} {path}": operation
     for path, operations in SCHEMA["paths"].items()
