@@ -99,6 +99,7 @@ def persona(request, db, settings, _frozen_clock) -> dict[str, str]:
     """
     settings.AXES_FAILURE_LIMIT = settings.LOCKOUT_ADDRESS_FAILURE_LIMIT = 1_000_000
     settings.RATELIMIT_LOGIN = settings.RATELIMIT_API_READ = settings.RATELIMIT_API_WRITE = "1000000/m"
+    settings.RATELIMIT_API_WRITE_BY_ROLE = settings.RATELIMIT_API_WRITE_BY_USER = {}
     # Far from the ids of the users the run creates, so a generated PATCH /users/{id}/ does not deactivate them.
     user = UserFactory(pk=PERSONA_IDS[request.param], email=f"fuzz-{request.param}@clinic.test", role=request.param)
     _seed_records()
