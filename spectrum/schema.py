@@ -80,7 +80,7 @@ class SpectrumAutoSchema(AutoSchema):
         has_query = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
         names_object = "{" in self.path
         writes = self.method in {"POST", "PUT", "PATCH", "DELETE"}
-        guarded = any(not issubclass(permission, AllowAny) for permission in self.view.permission_classes)
+        guarded = any(not isinstance(permission, AllowAny) for permission in self.view.get_permissions())
         statuses = {401, 503}
         if has_body or has_query:
             statuses.add(400)

@@ -81,10 +81,10 @@ class ClockTimeField(serializers.TimeField):
 
     default_error_messages = {"invalid": "Give a clinic clock time as HH:MM or HH:MM:SS, without a time zone."}
 
-    def to_internal_value(self, value: object) -> datetime.time:
+    def to_internal_value(self, value: datetime.time | str) -> datetime.time:
         if isinstance(value, str) and not re.fullmatch(CLOCK_TIME_PATTERN, value):
             self.fail("invalid")
         return super().to_internal_value(value)
 
-    def to_representation(self, value: datetime.time | None) -> str | None:
-        return None if value is None else value.strftime("%H:%M:%S")
+    def to_representation(self, value: datetime.time) -> str:
+        return value.strftime("%H:%M:%S")
