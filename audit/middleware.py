@@ -1,3 +1,4 @@
+import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -42,8 +43,10 @@ def record_permission_denied(request: HttpRequest) -> None:
     match = request.resolver_match
     patient_id = None
     argument = permissions.phi_patient_argument(request.path)
-    if argument and match is not None and str(match.kwargs.get(argument, "")).isdigit():
-        patient_id = int(match.kwargs[argument])
+    value = str(match.kwargs.get(argument, "")) if argument and match is not None else ""
+    # ASCII digits that fit the column (a bigint): a path may hold "²" or a 30-digit number.
+    if re.fullmatch(r"[0-9]{1,18}", value):
+        patient_id = int(value)
     # The path holds ids only (never names: STYLE §5); the query string, which may, is left out.
     data = {"method": request.method, "path": request.path, "route": match.view_name if match else ""}
     services.record_security_event(request, events.PERMISSION_DENIED, user=user, data=data, patient_id=patient_id)

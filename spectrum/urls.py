@@ -14,6 +14,9 @@ api_v1 = [
     path("", include("audit.api.urls")),
 ]
 
+# An unknown address under /api/ answers JSON like the API itself; elsewhere, the styled page.
+handler404 = "spectrum.views.page_not_found"
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("health/", views.health, name="health"),

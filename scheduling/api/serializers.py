@@ -5,7 +5,7 @@ from rest_framework import serializers
 from patients.models import Patient
 from scheduling import recurrence, selectors
 from scheduling.models import Appointment, AppointmentSeries, ServiceType
-from spectrum.serializers import CLINICAL_TEXT_HELP, RoleFieldsMixin
+from spectrum.serializers import CLINICAL_TEXT_HELP, ClockTimeField, RoleFieldsMixin
 from spectrum.validation import SafeTextSerializerMixin
 
 
@@ -34,6 +34,8 @@ class AppointmentSerializer(SafeTextSerializerMixin, RoleFieldsMixin, serializer
     patient = ActivePatientField()
     clinician = ClinicianField(required=False, allow_null=True)
     service_type = serializers.PrimaryKeyRelatedField(queryset=ServiceType.objects.all())
+    start_time = ClockTimeField()
+    end_time = ClockTimeField(read_only=True)
     duration_minutes = serializers.IntegerField(required=False, min_value=5, max_value=480)
     override_reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
     warnings = serializers.SerializerMethodField(help_text="Insurance authorization warnings of this request.")
@@ -73,7 +75,7 @@ class SeriesInputSerializer(SafeTextSerializerMixin, RoleFieldsMixin, serializer
     service_type = serializers.PrimaryKeyRelatedField(queryset=ServiceType.objects.all())
     clinician = ClinicianField(required=False, allow_null=True)
     start_date = serializers.DateField()
-    start_time = serializers.TimeField()
+    start_time = ClockTimeField()
     duration_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=5, max_value=480)
     frequency = serializers.ChoiceField(choices=AppointmentSeries.Frequency.choices)
     interval = serializers.IntegerField(required=False, default=1, min_value=1, max_value=12)
@@ -93,6 +95,7 @@ class CancelSeriesInputSerializer(SafeTextSerializerMixin, serializers.Serialize
 
 
 class SeriesSerializer(serializers.ModelSerializer):
+    start_time = ClockTimeField()
     weekdays = serializers.ListField(source="weekday_list", read_only=True)
     occurrences = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
