@@ -327,7 +327,8 @@ class PatientListEntry(models.Model):
 
     class Meta:
         indexes = [
-            # The default order: PostgreSQL walks it and stops after a page when a search term is common.
+            # The default order: PostgreSQL walks it and stops after a page when a search term is common (on
+            # PostgreSQL migration 0007 makes it hold is_active and search_text too: an index-only walk).
             models.Index(fields=["last_name_key", "first_name_key", "patient"], name="patients_entry_name_order"),
             # Sorting by first name, and "Did you mean" on first names.
             models.Index(fields=["first_name_key", "last_name_key", "patient"], name="patients_entry_first_order"),

@@ -17,7 +17,7 @@ from patients.filters import PatientFilter
 from patients.forms import PatientForm
 from patients.models import Patient
 from scheduling import selectors as scheduling_selectors
-from spectrum.pagination import LargeTablePaginator
+from spectrum.pagination import KeysFirstPaginator
 
 PAGE_SIZES = (25, 50, 100)
 HISTORY_LIMIT = 25
@@ -49,7 +49,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         errors = exc.message_dict
     else:
-        paginator = LargeTablePaginator(entries, page_size)
+        paginator = KeysFirstPaginator(entries, page_size)
         try:
             page = paginator.page(request.GET.get("page") or 1)
         except (EmptyPage, PageNotAnInteger):

@@ -11,14 +11,14 @@ from patients import selectors, services
 from patients.api.serializers import PatientListSerializer, PatientSerializer
 from patients.filters import PatientFilter
 from spectrum.api import PageNumberPagination
-from spectrum.pagination import LargeTablePaginator
+from spectrum.pagination import KeysFirstPaginator
 
 
 class PatientPagination(PageNumberPagination):
     """Counts stop at 1,000 (see spectrum.pagination); a search that finds few patients adds
     ``did_you_mean``: patients with a name close to the search's words, marked apart from the results."""
 
-    django_paginator_class = LargeTablePaginator
+    django_paginator_class = KeysFirstPaginator
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         paginated = super().get_paginated_response_schema(schema)
