@@ -6,9 +6,9 @@ scan them all on every keystroke; the page then says "1,000+" (refine the search
 pages through a thousand patients to find one). A page reads one row more than it shows, to know whether a
 next page exists, so paging goes on past the counted total.
 
-``KeysFirstPaginator`` reads a page's primary keys first and then those rows: where an index covers the
-list's order and its conditions (the patient list's name order on PostgreSQL), the first read is an
-index-only scan, and only the page's rows are read from the table.
+``KeysFirstPaginator`` selects a page's primary keys in a subquery and the rows with those keys around it
+(one query): where an index covers the list's order and its conditions (the patient list's name order on
+PostgreSQL), the subquery is an index-only scan, and only the page's rows are read from the table.
 """
 
 import math
@@ -64,11 +64,10 @@ class KeysFirstPaginator(LargeTablePaginator):
     def page(self, number) -> LargeTablePage:
         number = self.validate_number(number)
         offset = (number - 1) * self.per_page
-        keys = list(self.object_list.values_list("pk", flat=True)[offset : offset + self.per_page + 1])
-        if not keys and number > 1:
+        keys = self.object_list.values("pk")[offset : offset + self.per_page + 1]
+        rows = list(self.object_list.filter(pk__in=keys))
+        if not rows and number > 1:
             raise EmptyPage("That page contains no results.")
-        shown = keys[: self.per_page]
-        rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=shown)}
-        page = LargeTablePage([rows[key] for key in shown if key in rows], number, self)
-        page.has_more = len(keys) > self.per_page
+        page = LargeTablePage(rows[: self.per_page], number, self)
+        page.has_more = len(rows) > self.per_page
         return page

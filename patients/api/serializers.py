@@ -78,10 +78,10 @@ class PatientListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PatientListEntry
+        # What the list page shows (and the role's masked SSN and blood type): each field costs every row.
         fields = [
             "id", "patient_number", "first_name", "last_name", "preferred_name", "date_of_birth", "age", "gender",
-            "marital_status", "session", "insurance_type", "blood_type", "phone", "email", "address", "city",
-            "state", "occupation", "ssn_masked", "is_active", "created_at", "matched_on",
+            "phone", "city", "state", "insurance_type", "blood_type", "ssn_masked", "is_active", "matched_on",
         ]  # fmt: skip
         read_only_fields = fields
 
