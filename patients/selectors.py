@@ -42,8 +42,9 @@ SORTS = {
     "created_at": ("created_at", "patient_id"),
 }
 DEFAULT_SORT = "last_name"
-# A search matching at most this many patients sorts its matches; a more common one walks the name order.
-SORT_MATCHES_UP_TO = 1_000
+# A search matching at most this many patients sorts its matches; a more common one walks the name order
+# (at 100,000 patients "joh" matches 1,314: sorted 1.5 ms, walked 8 ms, reading 11,700 index entries).
+SORT_MATCHES_UP_TO = 5_000
 
 # "Did you mean" runs when a search lists fewer patients than this, so common terms never pay for it.
 DID_YOU_MEAN_BELOW = 3

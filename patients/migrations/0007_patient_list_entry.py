@@ -79,11 +79,6 @@ def create_trigram_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         schema_editor.execute(CREATE_TRIGRAM_INDEX)
-        # A finer histogram of the search text: with the default (100 values) every term's share is
-        # estimated in steps of 1%, and the planner flips between walking the name order and sorting the
-        # matches from one ANALYZE to the next. At 1,000 values "joh", "mar" and "rodriguez" are estimated
-        # within 10-30%, and ANALYZE reads 300,000 rows.
-        schema_editor.execute("ALTER TABLE patients_patientlistentry ALTER COLUMN search_text SET STATISTICS 1000")
         schema_editor.execute("ANALYZE patients_patientlistentry")
 
 
