@@ -4,6 +4,7 @@ The list page, its htmx partial, the API list, the booking picker and exports al
 plain Django over ``PatientListEntry``, the same code on SQLite and PostgreSQL.
 """
 
+import hashlib
 import re
 from datetime import date
 from typing import Any
@@ -45,6 +46,7 @@ DEFAULT_SORT = "last_name"
 # A search matching at most this many patients sorts its matches; a more common one walks the name order
 # (at 100,000 patients "joh" matches 1,314: sorted 1.5 ms, walked 8 ms, reading 11,700 index entries).
 SORT_MATCHES_UP_TO = 5_000
+FEW_MATCHES_SECONDS = 300
 
 # "Did you mean" runs when a search lists fewer patients than this, so common terms never pay for it.
 DID_YOU_MEAN_BELOW = 3
@@ -85,11 +87,17 @@ def patient_list(*, user: Any, filters: Any, ordering: str = DEFAULT_SORT) -> Qu
     filterset = PatientFilter(filters, queryset=entries_visible_to(user), user=user)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
-    return ordered(filterset.qs, ordering, search=filterset.form.cleaned_data.get("search") or "")
+    # What the number of matches depends on: the filters' values and what the user may see.
+    asked = sorted((name, str(value)) for name, value in filterset.form.cleaned_data.items() if value)
+    scope = f"{permissions.can_view_inactive_patients(user)}:{asked}"
+    return ordered(filterset.qs, ordering, search=filterset.form.cleaned_data.get("search") or "", scope=scope)
 
 
-def ordered(entries: QuerySet[PatientListEntry], ordering: str, *, search: str = "") -> QuerySet[PatientListEntry]:
-    """``entries`` in ``ordering``; a search for a patient number lists the exact match first."""
+def ordered(
+    entries: QuerySet[PatientListEntry], ordering: str, *, search: str = "", scope: str | None = None
+) -> QuerySet[PatientListEntry]:
+    """``entries`` in ``ordering``; a search for a patient number lists the exact match first. ``scope`` names
+    the search and filters ``entries`` come from, to remember for a while whether they match few patients."""
     descending = ordering.startswith("-")
     if ordering.lstrip("-") not in SORTS:
         raise ValidationError({"ordering": [f"Sort by one of: {', '.join(SORTS)}."]})
@@ -100,7 +108,7 @@ def ordered(entries: QuerySet[PatientListEntry], ordering: str, *, search: str =
         # a name's would have to sort every match instead of walking the name order.
         entries = entries.annotate(number_rank=Case(When(patient_number=number, then=Value(0)), default=Value(1)))
         columns.insert(0, "number_rank")
-    elif search and ordering.lstrip("-") in ("last_name", "first_name") and _has_few_matches(entries):
+    elif search and ordering.lstrip("-") in ("last_name", "first_name") and _has_few_matches(entries, scope):
         # Few matches: read them through the trigram index and sort them. Ordered by the name index's own
         # columns, PostgreSQL may walk that index instead, testing entry after entry until it has a page:
         # right for a common term, but a name's matches lie together far along the order ("rodriguez":
@@ -111,8 +119,19 @@ def ordered(entries: QuerySet[PatientListEntry], ordering: str, *, search: str =
     return entries.order_by(*columns)
 
 
-def _has_few_matches(entries: QuerySet[PatientListEntry]) -> bool:
-    return entries.order_by()[: SORT_MATCHES_UP_TO + 1].count() <= SORT_MATCHES_UP_TO
+def _has_few_matches(entries: QuerySet[PatientListEntry], scope: str | None) -> bool:
+    """Whether at most ``SORT_MATCHES_UP_TO`` entries match. Search-as-you-type asks the same few terms again
+    and again, so the answer is kept a few minutes under ``scope``: it only chooses how PostgreSQL reaches
+    the page (both ways list the same patients in the same order), so a stale answer costs time, not rows.
+    """
+
+    def count() -> bool:
+        return entries.order_by()[: SORT_MATCHES_UP_TO + 1].count() <= SORT_MATCHES_UP_TO
+
+    if scope is None:
+        return count()
+    key = "patients:few-matches:" + hashlib.sha256(scope.encode()).hexdigest()
+    return cache.get_or_set(key, count, FEW_MATCHES_SECONDS)
 
 
 def patient_records(entries: QuerySet[PatientListEntry], ordering: str = DEFAULT_SORT) -> PatientQuerySet:

@@ -67,3 +67,23 @@ def test_like_wildcards_in_a_search_match_literally(api_client_for, admin_user):
     admin = api_client_for(admin_user)
     assert [row["id"] for row in admin.get(URL, {"search": "ann_o"}).json()["results"]] == [literal.pk]
     assert admin.get(URL, {"search": "%"}).json()["count"] == 0
+
+
+def test_sorting_the_matches_and_walking_the_name_order_list_the_same(api_client_for, admin_user, monkeypatch):
+    """Whether a search counts as having few matches (remembered a while) changes only how the page is read."""
+    from django.core.cache import cache
+
+    from patients import selectors
+
+    for index in range(12):
+        PatientFactory(first_name=f"Ana{index % 3}", last_name=f"Cortes{index % 5}")
+        PatientFactory(first_name="Bob", last_name=f"Baker{index}")
+    admin = api_client_for(admin_user)
+
+    def listed():
+        cache.clear()
+        return [row["id"] for row in admin.get(URL, {"search": "cort", "page_size": 50}).json()["results"]]
+
+    sorted_matches = listed()
+    monkeypatch.setattr(selectors, "SORT_MATCHES_UP_TO", 3)
+    assert listed() == sorted_matches and len(sorted_matches) == 12
