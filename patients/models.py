@@ -1,3 +1,4 @@
+import contextlib
 import hashlib
 import hmac
 import unicodedata
@@ -15,6 +16,7 @@ from audit.registry import register_audited
 from patients import validation
 from spectrum.fields import EncryptedCharField, EncryptedListField, EncryptedTextField
 from spectrum.models import TimeStampedModel
+from spectrum.outages import CACHE_ERRORS
 from spectrum.validation import birth_date_range, page_date_range
 
 MAX_AGE_YEARS = 150
@@ -371,7 +373,9 @@ class PatientListEntry(models.Model):
         upsert = {"update_conflicts": True, "unique_fields": ["patient"], "update_fields": fields}
         cls.objects.using(using).bulk_create(entries, **upsert)
         # Names may have changed: "Did you mean" reads the names again (patients.selectors.name_vocabulary).
-        cache.delete(NAME_VOCABULARY_CACHE_KEY)
+        # When the cache is down there is nothing to clear (and what it kept expires: NAME_VOCABULARY_SECONDS).
+        with contextlib.suppress(*CACHE_ERRORS):
+            cache.delete(NAME_VOCABULARY_CACHE_KEY)
 
 
 NAME_VOCABULARY_CACHE_KEY = "patients:name-vocabulary"

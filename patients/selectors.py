@@ -6,6 +6,7 @@ plain Django over ``PatientListEntry``, the same code on SQLite and PostgreSQL.
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -27,6 +28,7 @@ from patients.models import (
     name_key,
 )
 from patients.validation import digits
+from spectrum.outages import CACHE_ERRORS
 
 # Only digits and phone punctuation: "3055550123", "555-0123", "(305) 555".
 _PHONE_LIKE = re.compile(r"^[\d\s().+\-]+$")
@@ -131,7 +133,10 @@ def _has_few_matches(entries: QuerySet[PatientListEntry], scope: str | None) -> 
     if scope is None:
         return count()
     key = "patients:few-matches:" + hashlib.sha256(scope.encode()).hexdigest()
-    return cache.get_or_set(key, count, FEW_MATCHES_SECONDS)
+    try:
+        return cache.get_or_set(key, count, FEW_MATCHES_SECONDS)
+    except CACHE_ERRORS:  # the cache is down: count every time
+        return count()
 
 
 def patient_records(entries: QuerySet[PatientListEntry], ordering: str = DEFAULT_SORT) -> PatientQuerySet:
@@ -198,7 +203,10 @@ def name_vocabulary() -> list[str]:
         names |= set(PatientListEntry.objects.values_list("first_name_key", flat=True).distinct())
         return sorted(names)
 
-    return cache.get_or_set(NAME_VOCABULARY_CACHE_KEY, distinct_names, NAME_VOCABULARY_SECONDS)
+    try:
+        return cache.get_or_set(NAME_VOCABULARY_CACHE_KEY, distinct_names, NAME_VOCABULARY_SECONDS)
+    except CACHE_ERRORS:  # the cache is down: search still works, at the cost of reading the names
+        return distinct_names()
 
 
 def similar_names(word: str, *, limit: int = 20) -> list[str]:
@@ -240,6 +248,12 @@ def did_you_mean(
     return candidates[:limit]
 
 
+@dataclass(frozen=True)
+class LikelyDuplicate:
+    patient: Patient
+    reason: str
+
+
 def likely_duplicates(
     *,
     first_name: str,
@@ -249,11 +263,11 @@ def likely_duplicates(
     phone_digits: str = "",
     ssn_hash: str = "",
     exclude_pk: int | None = None,
-) -> list[Patient]:
+) -> list[LikelyDuplicate]:
     """Records that may be the same person: the same SSN, the same phone, or the same birth date with a similar
     name (first or preferred name against the other's first or preferred, and the last name, each at most a
     typo or so apart). Every patient counts, active or not: a duplicate of a deactivated record is still one.
-    Each comes with ``duplicate_reason`` ("same phone", ...), for the warning to say.
+    Each comes with its reason ("same phone", ...), for the warning to say.
     """
     reasons: dict[int, str] = {}
     if ssn_hash:
@@ -272,10 +286,7 @@ def likely_duplicates(
                 reasons.setdefault(entry.pk, "same date of birth and a similar name")
     reasons.pop(exclude_pk, None)
     found = Patient.objects.filter(pk__in=list(reasons)).defer(*ENCRYPTED_FIELDS)
-    duplicates = list(found.order_by("patient_number")[:5])
-    for patient in duplicates:
-        patient.duplicate_reason = reasons[patient.pk]
-    return duplicates
+    return [LikelyDuplicate(patient, reasons[patient.pk]) for patient in found.order_by("patient_number")[:5]]
 
 
 def birth_date_bounds(*, min_age: int | None = None, max_age: int | None = None) -> dict[str, Any]:

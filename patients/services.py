@@ -20,15 +20,16 @@ from spectrum.exceptions import ConflictError
 class DuplicatePatientError(ConflictError):
     """Likely duplicates exist; the user must confirm (``allow_duplicate``) to go on."""
 
-    def __init__(self, duplicates: list[Patient]) -> None:
-        found = "; ".join(f"{each.patient_number}: {each.duplicate_reason}" for each in duplicates)
-        listed = [{"id": each.pk, "patient_number": each.patient_number} for each in duplicates]
+    def __init__(self, likely: list[selectors.LikelyDuplicate]) -> None:
+        found = "; ".join(f"{each.patient.patient_number}: {each.reason}" for each in likely)
+        listed = [{"id": each.patient.pk, "patient_number": each.patient.patient_number} for each in likely]
         super().__init__(
             f"A patient who may be the same person already exists ({found}). "
             "Check that this is a different person before saving.",
             extra={"duplicates": listed},
         )
-        self.duplicates = duplicates
+        self.likely = likely  # with the reasons, for the page
+        self.duplicates = [each.patient for each in likely]
 
 
 def _refuse_unwritable(actor: Any, data: dict[str, Any]) -> None:
@@ -37,7 +38,7 @@ def _refuse_unwritable(actor: Any, data: dict[str, Any]) -> None:
         raise ValidationError({field: ["Your role may not set this field."] for field in refused})
 
 
-def find_duplicates(patient: Patient) -> list[Patient]:
+def find_duplicates(patient: Patient) -> list[selectors.LikelyDuplicate]:
     """Other records that may be the same person (``selectors.likely_duplicates``)."""
     return selectors.likely_duplicates(
         first_name=patient.first_name,

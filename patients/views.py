@@ -79,7 +79,6 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "search": search,
         "has_filters": any(request.GET.get(name) for name in filterset.filters if name != "search"),
         "can_add": permissions.can_add_patient(request.user),
-        "panel_key": filter_panel_key(filterset),
     }
     if not request.htmx:
         return render(request, "patients/patient_list.html", context)
@@ -88,14 +87,6 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     defaults = {"sort": selectors.DEFAULT_SORT, "page_size": "25", "page": "1"}
     kept = [(key, value) for key, value in request.GET.items() if value and defaults.get(key) != value]
     return push_url(response, f"{request.path}?{urlencode(kept)}" if kept else request.path)
-
-
-def filter_panel_key(filterset: PatientFilter) -> str:
-    """What the filter panel's markup depends on: the filters the role may use, and their values (not the
-    search text, which has its own box). Most page loads ask for no filter, so one rendering serves them."""
-    asked = filterset.data.lists()
-    values = sorted((name, value) for name, value in asked if name in filterset.filters and name != "search")
-    return f"{filterset.can_see_clinical}:{filterset.can_see_inactive}:{urlencode(values, doseq=True)}"
 
 
 SORTABLE_COLUMNS = {"patient_number": "Number", "last_name": "Name", "date_of_birth": "Date of birth", "city": "City"}
@@ -168,7 +159,7 @@ def _save_patient(request: HttpRequest, form: PatientForm, patient: Patient | No
             form.add_error(field if field in form.fields else None, errors)
         return None
     except services.DuplicatePatientError as exc:
-        form.duplicates = exc.duplicates
+        form.duplicates = exc.likely
         form.add_error(None, exc.message)
         return None
     return redirect(patient)
