@@ -16,7 +16,6 @@ import itertools
 import json
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 from django import forms
@@ -119,22 +118,23 @@ def _patient_id(user: Actor, value: Any) -> int | None:
 
 
 def patients_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
+    from django.core.exceptions import ValidationError
+
     from patients import selectors
-    from patients.filters import PatientFilter
 
     # The registration dates and the order are the export's own parameters, not the list's filters.
     list_params = {key: value for key, value in params.items() if key not in ("date_from", "date_to")}
-    filterset = PatientFilter(
-        _query(list_params), queryset=selectors.patients_visible_to(user), request=SimpleNamespace(user=user)
-    )
-    if not filterset.is_valid():
-        raise ExportError(_errors(filterset.errors))
-    patients = filterset.qs
+    ordering = str(params.get("sort") or selectors.DEFAULT_SORT)
+    try:
+        entries = selectors.patient_list(user=user, filters=_query(list_params), ordering=ordering)
+    except ValidationError as exc:
+        raise ExportError(_errors(exc.message_dict)) from None
+    patients = selectors.patient_records(entries, ordering)
     if (start := _date(params, "date_from")) is not None:
         patients = patients.filter(created_at__date__gte=start)
     if (end := _date(params, "date_to")) is not None:
         patients = patients.filter(created_at__date__lte=end)
-    return selectors.order_patients(patients, str(params.get("sort") or "last_name"))
+    return patients
 
 
 def appointments_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:

@@ -21,7 +21,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from encrypted_model_fields.fields import encrypt_str
 
-from patients.models import ENCRYPTED_FIELDS, Patient, PatientSearchEntry, next_patient_numbers
+from patients.models import ENCRYPTED_FIELDS, Patient, PatientListEntry, next_patient_numbers
 from spectrum.fields import EncryptedListField
 
 FIRST_NAMES = (  # noqa: SIM905 (a word list reads better as text)
@@ -205,14 +205,14 @@ def load(
         rebuild_indexes = count >= REBUILD_INDEXES_FROM and count >= start_index
     if rebuild_indexes:
         with transaction.atomic():
-            indexes = [*_drop_secondary_indexes(Patient), *_drop_secondary_indexes(PatientSearchEntry)]
+            indexes = [*_drop_secondary_indexes(Patient), *_drop_secondary_indexes(PatientListEntry)]
             added = _load_with_copy(blocks, progress=progress, seed=seed, workers=workers)
             _create_indexes(indexes)
     else:
         added = _load_with_copy(blocks, progress=progress, seed=seed, workers=workers)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE patients_patient")
-        cursor.execute("ANALYZE patients_patientsearchentry")
+        cursor.execute("ANALYZE patients_patientlistentry")
     return added
 
 
@@ -227,7 +227,7 @@ def _load_with_orm(blocks: list[tuple[int, int]], *, progress, seed: int) -> int
                 patient.refresh_derived_fields()  # what save() does; bulk_create does not call save()
                 batch.append(patient)
             Patient.objects.bulk_create(batch, batch_size=1000)
-            PatientSearchEntry.save_for(batch)
+            PatientListEntry.save_for(batch)
         added += size
         if progress:
             progress(added)
@@ -255,8 +255,9 @@ def _load_with_copy(blocks: list[tuple[int, int]], *, progress, seed: int, worke
                 [(last_id,)] = cursor.fetchall()
                 with cursor.copy(sql) as copy:
                     copy.write(data)
-                # What Patient.save() would have written beside each row (patients saved meanwhile have theirs).
-                cursor.execute(SEARCH_ENTRIES_SQL, [last_id])
+            # What Patient.save() would have written beside each row (patients saved meanwhile have theirs).
+            loaded = Patient.objects.filter(pk__gt=last_id, list_entry__isnull=True)
+            PatientListEntry.save_for(list(loaded.only("pk", *PatientListEntry.SOURCE_FIELDS)))
             # Run the deferred foreign-key checks now: one transaction for a whole load would queue them
             # all, and CREATE INDEX refuses to run while any are pending.
             connection.check_constraints()
@@ -280,13 +281,6 @@ def _load_with_copy(blocks: list[tuple[int, int]], *, progress, seed: int, worke
             result, size = pending.popleft()
             write(result.get(), size)
     return added
-
-
-SEARCH_ENTRIES_SQL = f"""
-INSERT INTO patients_patientsearchentry (patient_id, {", ".join(sorted(PatientSearchEntry.FIELDS))})
-SELECT id, {", ".join(sorted(PatientSearchEntry.FIELDS))} FROM patients_patient p
-WHERE p.id > %s AND NOT EXISTS (SELECT 1 FROM patients_patientsearchentry e WHERE e.patient_id = p.id)
-"""
 
 
 def _drop_secondary_indexes(model: type[models.Model]) -> list[str]:

@@ -1,4 +1,7 @@
-"""The patient list's search and filters: one FilterSet for the page (its form) and the API (its backend)."""
+"""The patient list's search and filters: one FilterSet for the page, the API, the picker and exports.
+
+It filters ``PatientListEntry`` rows; ``patients.selectors.patient_list`` is how every reader applies it.
+"""
 
 from collections.abc import Callable
 from typing import Any
@@ -9,10 +12,9 @@ from django.core.exceptions import ValidationError
 
 from accounts import permissions
 from patients import selectors
-from patients.models import Patient
+from patients.models import Patient, PatientListEntry
 from patients.validation import STATE_CHOICES
 from spectrum.filters import FilterForm, FilterSet
-from spectrum.widgets import FastNumberInput, FastSelect, FastTextInput
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive"), ("all", "All")]
 
@@ -47,18 +49,21 @@ class PatientFilter(FilterSet):
     other_parameters = frozenset({"sort", "ordering"})
 
     class Meta:
-        model = Patient
+        model = PatientListEntry
         fields: list[str] = []
         form = FilterForm
 
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
+    def __init__(self, data=None, queryset=None, *, request=None, user=None, prefix=None) -> None:
         if data is not None:
             data = data.copy()
             if hasattr(data, "get") and "state" in data and data.get("state"):
                 data["state"] = data["state"].upper()
+        if queryset is None:
+            queryset = PatientListEntry.objects.none()
         super().__init__(data, queryset, request=request, prefix=prefix)
-        self.can_see_clinical = request.user.has_perm("patients.view_clinical")
-        self.can_see_inactive = permissions.can_view_inactive_patients(request.user)
+        user = user if user is not None else request.user
+        self.can_see_clinical = permissions.can_view_clinical_text(user)
+        self.can_see_inactive = permissions.can_view_inactive_patients(user)
 
     def filter_queryset(self, queryset):
         # Everyday lists show active patients; administrators ask for inactive or all explicitly.
@@ -67,7 +72,7 @@ class PatientFilter(FilterSet):
         return super().filter_queryset(queryset)
 
     def filter_search(self, queryset, name, value):
-        return selectors.search_patients(queryset, value)
+        return selectors.search(queryset, value)
 
     def filter_age(self, queryset, name, value):
         bounds = selectors.birth_date_bounds(**{name: int(value)})
@@ -90,21 +95,19 @@ class PatientFilter(FilterSet):
             refused["is_active"] = _active_only
         return refused
 
+    def panel_fields(self) -> list[forms.BoundField]:
+        """The filter panel's fields: those the role may use (the search box has its own place)."""
+        hidden = {"search", *self.refused_filters()}
+        return [field for field in self.form if field.name not in hidden]
+
     def get_form_class(self) -> type[forms.Form]:
         form_class = super().get_form_class()
         fields = form_class.base_fields
         # A filter a role may not use is refused with a message, not silently ignored (which would show
-        # an unfiltered list as if it were the answer). The page does not offer it (patients.rendering).
+        # an unfiltered list as if it were the answer). The page does not offer it (panel_fields).
         for name, refuse in self.refused_filters().items():
             fields[name].validators.append(refuse)
-        # The page re-renders often; Django's widgets go through the template engine (selects option by option).
         for field in fields.values():
-            widget = field.widget
-            if type(widget) is forms.Select:
-                field.widget = FastSelect(attrs={**widget.attrs, "class": "select"}, choices=field.choices)
-            elif type(widget) in FAST_INPUTS:
-                field.widget = FAST_INPUTS[type(widget)](attrs=widget.attrs)
+            if isinstance(field.widget, forms.Select):
+                field.widget.attrs["class"] = "select"
         return form_class
-
-
-FAST_INPUTS = {forms.TextInput: FastTextInput, forms.NumberInput: FastNumberInput}

@@ -1,10 +1,13 @@
+import contextlib
 import hashlib
 import hmac
+import unicodedata
 from datetime import date
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +16,7 @@ from audit.registry import register_audited
 from patients import validation
 from spectrum.fields import EncryptedCharField, EncryptedListField, EncryptedTextField
 from spectrum.models import TimeStampedModel
+from spectrum.outages import CACHE_ERRORS
 from spectrum.validation import birth_date_range, page_date_range
 
 MAX_AGE_YEARS = 150
@@ -36,15 +40,6 @@ def ssn_lookup_hash(ssn: str) -> str:
 class PatientQuerySet(models.QuerySet):
     def active(self) -> "PatientQuerySet":
         return self.filter(is_active=True)
-
-    def with_same_identity(self, *, first_name: str, last_name: str, date_of_birth: date | None, ssn_hash: str):
-        """Likely duplicates: same first and last name and date of birth, or the same SSN."""
-        query = models.Q(pk__in=[])
-        if first_name and last_name and date_of_birth:
-            query |= models.Q(first_name__iexact=first_name, last_name__iexact=last_name, date_of_birth=date_of_birth)
-        if ssn_hash:
-            query |= models.Q(ssn_hash=ssn_hash)
-        return self.filter(query)
 
 
 class Patient(TimeStampedModel):
@@ -84,8 +79,9 @@ class Patient(TimeStampedModel):
         O_NEG = "O-", "O−"
 
     # Identity
+    # Unique case-insensitively (Meta.constraints), which makes it unique as written too.
     patient_number = models.CharField(
-        max_length=20, unique=True, blank=True, help_text="Left blank, the next number (P000123) is assigned."
+        max_length=20, blank=True, help_text="Left blank, the next number (P000123) is assigned."
     )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
@@ -129,7 +125,7 @@ class Patient(TimeStampedModel):
 
     # SSN: encrypted; looked up through a keyed hash; shown only as ***-**-1234.
     ssn = EncryptedCharField("SSN", max_length=11, blank=True)
-    ssn_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    ssn_hash = models.CharField(max_length=64, blank=True, editable=False)
     ssn_last4 = models.CharField(max_length=4, blank=True, editable=False)
 
     # Bookkeeping
@@ -146,9 +142,8 @@ class Patient(TimeStampedModel):
     )
     access_count = models.PositiveIntegerField(default=0, editable=False)
 
-    # Search: one lower-case text of every searchable field (phone as digits), trigram-indexed on PostgreSQL.
-    search_document = models.TextField(blank=True, editable=False)
-    phone_digits = models.CharField(max_length=10, blank=True, editable=False, db_index=True)
+    # The phone as digits: the duplicate check's lookup, and the search text's (PatientListEntry).
+    phone_digits = models.CharField(max_length=10, blank=True, editable=False)
 
     objects = PatientQuerySet.as_manager()
 
@@ -172,11 +167,11 @@ class Patient(TimeStampedModel):
                 name="patients_treatment_end_after_start",
             ),
         ]
+        # Lists, search and sorting read PatientListEntry; the patient table keeps only the indexes of the
+        # lookups made on it: by patient number (the constraint above), and the duplicate check's SSN and phone.
         indexes = [
-            # Sorted listing (the default order) and its paging, covering the active filter.
-            models.Index(fields=["is_active", "last_name", "first_name", "id"], name="patients_active_name_idx"),
-            models.Index(fields=["date_of_birth"], name="patients_dob_idx"),
-            # On PostgreSQL a pg_trgm GIN index on search_document is added by migration 0002.
+            models.Index(fields=["ssn_hash"], name="patients_ssn_hash_idx"),
+            models.Index(fields=["phone_digits"], name="patients_phone_digits_idx"),
         ]
 
     def __str__(self) -> str:
@@ -273,11 +268,6 @@ class Patient(TimeStampedModel):
         self.phone_digits = validation.digits(self.phone)[-10:]
         self.ssn_hash = ssn_lookup_hash(self.ssn) if self.ssn else ""
         self.ssn_last4 = self.ssn[-4:] if self.ssn else ""
-        parts = [
-            self.first_name, self.last_name, self.preferred_name, self.patient_number, self.email,
-            self.phone_digits, self.address, self.city, self.state, self.occupation,
-        ]  # fmt: skip
-        self.search_document = " ".join(part.lower() for part in parts if part)
 
     def save(self, *args, **kwargs) -> None:
         with transaction.atomic():
@@ -286,74 +276,115 @@ class Patient(TimeStampedModel):
             self.refresh_derived_fields()
             super().save(*args, **kwargs)
             update_fields = kwargs.get("update_fields")
-            if update_fields is None or not PatientSearchEntry.FIELDS.isdisjoint(update_fields):
-                PatientSearchEntry.save_for([self], using=self._state.db)
+            if update_fields is None or not PatientListEntry.SOURCE_FIELDS.isdisjoint(update_fields):
+                PatientListEntry.save_for([self], using=self._state.db)
 
 
-# What PatientSearchEntry.rewrite_in_name_order clusters the search table on.
-SEARCH_ENTRY_NAME_INDEX = "patients_search_entry_name"
+class PatientListEntry(models.Model):
+    """The patient list's read model: one row per patient holding what the list shows, filters, sorts and
+    searches on, and nothing encrypted.
 
+    The list page, its htmx partial, the API list, the booking picker and exports read it with plain Django
+    (``patients.selectors.patient_list``). A patient row is about 1.3 kB (the encrypted columns); an entry is
+    a few hundred bytes, so a search reads a fraction of the pages and the table stays in the buffer cache.
 
-class PatientSearchEntry(models.Model):
-    """A patient's searchable columns, on their own: what the search reads to count, rank and page matches.
-
-    A search for a name fragment reads every matching row. In ``patients_patient`` a row is about 1.3 kB
-    (the encrypted columns) and the search text is its 41st column; here it is about 150 bytes, so the
-    matches of a common term sit on a fraction of the pages, and the table and its trigram index stay in
-    PostgreSQL's buffer cache (15 + 17 MB at 100,000 patients). PostgreSQL's search reads it whenever every
-    condition of a search is on a column it holds (``patients.selectors``); SQLite keeps it too, so backups
-    and transfers between the two carry the same tables.
-
-    ``Patient.save()`` keeps it in step, in the same transaction; bulk loads write it themselves
-    (``patients.demo``). Nothing else writes patients' searchable columns.
+    ``Patient.save()`` keeps it in step in the same transaction (``save_for``); bulk loads call ``save_for``
+    or write it themselves (``patients.demo``). Nothing else writes it.
     """
 
-    # The columns copied from the patient (and its primary key).
-    FIELDS = frozenset({"is_active", "last_name", "first_name", "patient_number", "search_document"})
+    # Copied from the patient as they are.
+    COPIED_FIELDS = (
+        "patient_number", "first_name", "last_name", "preferred_name", "date_of_birth", "gender", "marital_status",
+        "session", "insurance_type", "blood_type", "phone", "email", "address", "city", "state", "occupation",
+        "ssn_last4", "is_active", "created_at",
+    )  # fmt: skip
+    # The patient's fields whose change rewrites the entry (derived columns come from these).
+    SOURCE_FIELDS = frozenset({*COPIED_FIELDS, "phone_digits"})
 
-    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="+")
-    is_active = models.BooleanField()
-    last_name = models.CharField(max_length=100)
-    first_name = models.CharField(max_length=100)
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="list_entry")
     patient_number = models.CharField(max_length=20)
-    search_document = models.TextField()
-    # On PostgreSQL a pg_trgm GIN index on search_document is added by migration 0005.
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField()
+    gender = models.CharField(max_length=10, choices=Patient.Gender.choices)
+    marital_status = models.CharField(max_length=10, choices=Patient.MaritalStatus.choices)
+    session = models.CharField(max_length=2, choices=Patient.Session.choices, blank=True)
+    insurance_type = models.CharField(max_length=10, choices=Patient.InsuranceType.choices, blank=True)
+    blood_type = models.CharField(max_length=3, choices=Patient.BloodType.choices, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    address = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    occupation = models.CharField(max_length=100, blank=True)
+    ssn_last4 = models.CharField(max_length=4, blank=True)
+    is_active = models.BooleanField()
+    created_at = models.DateTimeField()
+    # Derived: lower-case, accent-free names (the list's order on every database, and "Did you mean"), and
+    # one lower-case text of every searchable field, phone as digits (trigram-indexed on PostgreSQL).
+    last_name_key = models.CharField(max_length=100)
+    first_name_key = models.CharField(max_length=100)
+    search_text = models.TextField()
 
     class Meta:
-        indexes = [models.Index(fields=["last_name", "first_name", "patient"], name=SEARCH_ENTRY_NAME_INDEX)]
+        indexes = [
+            # The default order: PostgreSQL walks it and stops after a page when a search term is common (on
+            # PostgreSQL migration 0007 makes it hold is_active and search_text too: an index-only walk).
+            models.Index(fields=["last_name_key", "first_name_key", "patient"], name="patients_entry_name_order"),
+            # Sorting by first name, and "Did you mean" on first names.
+            models.Index(fields=["first_name_key", "last_name_key", "patient"], name="patients_entry_first_order"),
+            # Age filters, sorting by birth date, and the duplicate check (same birth date).
+            models.Index(fields=["date_of_birth"], name="patients_entry_born"),
+            # On PostgreSQL a pg_trgm GIN index on search_text is added by migration 0007.
+        ]
 
     def __str__(self) -> str:
-        return f"search entry of patient {self.pk}"
+        return f"list entry of patient {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("patients:patient-detail", args=[self.pk])
+
+    @property
+    def age(self) -> int:
+        return age_on(self.date_of_birth, timezone.localdate())
+
+    @property
+    def ssn_masked(self) -> str:
+        return mask_ssn(self.ssn_last4)
 
     @classmethod
-    def rewrite_in_name_order(cls, *, using: str = "default", lock_timeout_seconds: int = 10) -> bool:
-        """Rewrite the table in name order (PostgreSQL's CLUSTER); False on other databases, which do not read it.
-
-        A common fragment is mostly a common name's: "mart" is Martinez and Martin. In name order their
-        entries lie together: at 100,000 patients the search reads 290 pages for its 1,360 matches instead of
-        1,060, 1.3–1.8 ms less per search. New entries are not kept in order, so the nightly maintenance runs
-        this (``manage.py order_search_table``). The table is locked while it is rewritten (3 s at 100,000
-        patients, 25 s at a million: searches and patient saves wait); if another transaction holds it for
-        longer than ``lock_timeout_seconds``, this gives up rather than queue everyone behind it.
-        """
-        connection = connections[using]
-        if connection.vendor != "postgresql":
-            return False
-        table, index = cls._meta.db_table, SEARCH_ENTRY_NAME_INDEX
-        with transaction.atomic(using=using), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds)}s'")
-            cursor.execute(f'CLUSTER "{table}" USING "{index}"')
-        with connection.cursor() as cursor:
-            cursor.execute(f'ANALYZE "{table}"')
-        return True
+    def from_patient(cls, patient: Patient) -> "PatientListEntry":
+        entry = cls(patient_id=patient.pk, **{name: getattr(patient, name) for name in cls.COPIED_FIELDS})
+        entry.last_name_key = name_key(patient.last_name)
+        entry.first_name_key = name_key(patient.first_name)
+        parts = [
+            patient.first_name, patient.last_name, patient.preferred_name, patient.patient_number, patient.email,
+            patient.phone_digits, patient.address, patient.city, patient.state, patient.occupation,
+        ]  # fmt: skip
+        entry.search_text = " ".join(part.lower() for part in parts if part)
+        return entry
 
     @classmethod
     def save_for(cls, patients: list[Patient], *, using: str | None = None) -> None:
         """Write (insert or replace) the entries of saved ``patients`` in one statement."""
-        fields = sorted(cls.FIELDS)
-        entries = [cls(patient_id=each.pk, **{name: getattr(each, name) for name in fields}) for each in patients]
+        entries = [cls.from_patient(patient) for patient in patients]
+        fields = [field.name for field in cls._meta.concrete_fields if not field.primary_key]
         upsert = {"update_conflicts": True, "unique_fields": ["patient"], "update_fields": fields}
         cls.objects.using(using).bulk_create(entries, **upsert)
+        # Names may have changed: "Did you mean" reads the names again (patients.selectors.name_vocabulary).
+        # When the cache is down there is nothing to clear (and what it kept expires: NAME_VOCABULARY_SECONDS).
+        with contextlib.suppress(*CACHE_ERRORS):
+            cache.delete(NAME_VOCABULARY_CACHE_KEY)
+
+
+NAME_VOCABULARY_CACHE_KEY = "patients:name-vocabulary"
+
+
+def name_key(name: str) -> str:
+    """A name as the list sorts and "Did you mean" compares it: lower case, accents dropped, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower().split())
 
 
 def mask_ssn(last4: str) -> str:
@@ -394,7 +425,11 @@ def next_patient_numbers(count: int) -> list[str]:
     while len(numbers) < count:
         candidates = [f"P{value + i:06d}" for i in range(1, count - len(numbers) + 1)]
         value += len(candidates)
-        taken = set(Patient.objects.filter(patient_number__in=candidates).values_list("patient_number", flat=True))
+        taken = set(
+            Patient.objects.annotate(number=Upper("patient_number"))  # what the unique constraint indexes
+            .filter(number__in=candidates)
+            .values_list("number", flat=True)
+        )
         numbers.extend(number for number in candidates if number not in taken)
     sequence.last_value = value
     sequence.save(update_fields=["last_value"])
@@ -404,6 +439,6 @@ def next_patient_numbers(count: int) -> list[str]:
 register_audited(
     Patient,
     patient_field="pk",
-    exclude_fields=[*ACCESS_FIELDS, "updated_at", "search_document", "phone_digits", "ssn_hash", "ssn_last4"],
+    exclude_fields=[*ACCESS_FIELDS, "updated_at", "list_entry", "phone_digits", "ssn_hash", "ssn_last4"],
     mask_fields=ENCRYPTED_FIELDS,
 )

@@ -1,52 +1,151 @@
-"""Reading patients: who may see which, and the search that the list page and the API share."""
+"""Reading patients: who may see which, the patient list and its search, "Did you mean" and likely duplicates.
 
+The list page, its htmx partial, the API list, the booking picker and exports all read ``patient_list``:
+plain Django over ``PatientListEntry``, the same code on SQLite and PostgreSQL.
+"""
+
+import hashlib
 import re
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.db import connections
-from django.db.models import F, Func, IntegerField, Value
-from django.db.models.expressions import Col
-from django.db.models.lookups import Contains, Exact
-from django.db.models.sql.where import AND
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 from django.utils import timezone
+from rapidfuzz import fuzz, process
 
 from accounts import permissions
-from patients.models import Patient, PatientQuerySet, PatientSearchEntry
+from patients.models import (
+    ENCRYPTED_FIELDS,
+    NAME_VOCABULARY_CACHE_KEY,
+    Patient,
+    PatientListEntry,
+    PatientQuerySet,
+    name_key,
+)
 from patients.validation import digits
+from spectrum.outages import CACHE_ERRORS
 
 # Only digits and phone punctuation: "3055550123", "555-0123", "(305) 555".
 _PHONE_LIKE = re.compile(r"^[\d\s().+\-]+$")
+# Letters then digits, as patient numbers are written (P000123): such a search lists an exact match first.
+_PATIENT_NUMBER_LIKE = re.compile(r"^[A-Za-z]+\d+$")
 MAX_SEARCH_LENGTH = 100
-# Columns the list needs; loading the encrypted ones would decrypt every row for nothing.
-LIST_COLUMNS = (
-    "id", "patient_number", "first_name", "last_name", "preferred_name", "date_of_birth", "gender", "phone",
-    "city", "state", "insurance_type", "session", "is_active",
-)  # fmt: skip
-SORTABLE = {
-    "last_name": ("last_name", "first_name", "id"),
-    "first_name": ("first_name", "last_name", "id"),
-    "patient_number": ("patient_number",),
-    "date_of_birth": ("date_of_birth", "id"),
-    "city": ("city", "last_name", "first_name", "id"),
-    "created_at": ("created_at", "id"),
+# Each sort's columns end with the key, so every order is total (stable pages).
+SORTS = {
+    "last_name": ("last_name_key", "first_name_key", "patient_id"),
+    "first_name": ("first_name_key", "last_name_key", "patient_id"),
+    "patient_number": ("patient_number", "patient_id"),
+    "date_of_birth": ("date_of_birth", "patient_id"),
+    "city": ("city", "last_name_key", "first_name_key", "patient_id"),
+    "created_at": ("created_at", "patient_id"),
 }
-# A search matching at most SORT_LIMIT patients is paged by sorting its matches, read once for the count
-# too (at a million patients a full last name matches about 4,400). A page of a more common term in the
-# default order is found by walking the name order in the covering index of migration 0004 (it holds the
-# search text), reading at most WALK_LIMIT entries.
-SORT_LIMIT = 5_000
-WALK_LIMIT = 20_000
+DEFAULT_SORT = "last_name"
+# A search matching at most this many patients sorts its matches; a more common one walks the name order
+# (at 100,000 patients "joh" matches 1,314: sorted 1.5 ms, walked 8 ms, reading 11,700 index entries).
+SORT_MATCHES_UP_TO = 5_000
+FEW_MATCHES_SECONDS = 300
+
+# "Did you mean" runs when a search lists fewer patients than this, so common terms never pay for it.
+DID_YOU_MEAN_BELOW = 3
+DID_YOU_MEAN_LIMIT = 5
+# rapidfuzz's ratio (0-100): one transposed, missing or wrong letter in a name of four letters or more.
+SIMILAR_NAME_SCORE = 70
+# How long the list of distinct names "Did you mean" compares with is kept (saving a patient clears it).
+NAME_VOCABULARY_SECONDS = 600
 
 
 def patients_visible_to(user: Any) -> PatientQuerySet:
     """Every patient ``user`` may know exists: inactive ones only for administrators."""
-    if not user.has_perm("patients.view_patient"):
+    if not permissions.can_view_patients(user):
         return Patient.objects.none()
     patients = Patient.objects.all()
     if not permissions.can_view_inactive_patients(user):
         patients = patients.active()
     return patients
+
+
+def entries_visible_to(user: Any) -> QuerySet[PatientListEntry]:
+    """The list entries of the patients ``user`` may know exist (the same rule as ``patients_visible_to``)."""
+    if not permissions.can_view_patients(user):
+        return PatientListEntry.objects.none()
+    entries = PatientListEntry.objects.all()
+    if not permissions.can_view_inactive_patients(user):
+        entries = entries.filter(is_active=True)
+    return entries
+
+
+def patient_list(*, user: Any, filters: Any, ordering: str = DEFAULT_SORT) -> QuerySet[PatientListEntry]:
+    """The patients ``user`` may see, filtered and searched as ``filters`` (query parameters) ask, in ``ordering``
+    (a key of ``SORTS``, ``-`` for descending). Raises ``ValidationError`` (per parameter) for filters that do
+    not parse or that the role may not use, and for an unknown ordering.
+    """
+    from patients.filters import PatientFilter  # the filters module builds on this one's search
+
+    filterset = PatientFilter(filters, queryset=entries_visible_to(user), user=user)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    # What the number of matches depends on: the filters' values and what the user may see.
+    asked = sorted((name, str(value)) for name, value in filterset.form.cleaned_data.items() if value)
+    scope = f"{permissions.can_view_inactive_patients(user)}:{asked}"
+    return ordered(filterset.qs, ordering, search=filterset.form.cleaned_data.get("search") or "", scope=scope)
+
+
+def ordered(
+    entries: QuerySet[PatientListEntry], ordering: str, *, search: str = "", scope: str | None = None
+) -> QuerySet[PatientListEntry]:
+    """``entries`` in ``ordering``; a search for a patient number lists the exact match first. ``scope`` names
+    the search and filters ``entries`` come from, to remember for a while whether they match few patients."""
+    descending = ordering.startswith("-")
+    if ordering.lstrip("-") not in SORTS:
+        raise ValidationError({"ordering": [f"Sort by one of: {', '.join(SORTS)}."]})
+    columns: list[Any] = [f"-{column}" if descending else column for column in SORTS[ordering.lstrip("-")]]
+    number = search.strip().upper()
+    if _PATIENT_NUMBER_LIKE.match(number):
+        # Only for number-like text: such a search matches few patients, so sorting them all is cheap, where
+        # a name's would have to sort every match instead of walking the name order.
+        entries = entries.annotate(number_rank=Case(When(patient_number=number, then=Value(0)), default=Value(1)))
+        columns.insert(0, "number_rank")
+    elif search and ordering.lstrip("-") in ("last_name", "first_name") and _has_few_matches(entries, scope):
+        # Few matches: read them through the trigram index and sort them. Ordered by the name index's own
+        # columns, PostgreSQL may walk that index instead, testing entry after entry until it has a page:
+        # right for a common term, but a name's matches lie together far along the order ("rodriguez":
+        # 75,000 entries walked at 100,000 patients). Lower() of the lower-case keys is the same order,
+        # and one the index cannot serve.
+        columns = [Lower(column[1:]).desc() if column.startswith("-") else Lower(column) for column in columns[:-1]]
+        columns.append(f"{'-' if descending else ''}patient_id")
+    return entries.order_by(*columns)
+
+
+def _has_few_matches(entries: QuerySet[PatientListEntry], scope: str | None) -> bool:
+    """Whether at most ``SORT_MATCHES_UP_TO`` entries match. Search-as-you-type asks the same few terms again
+    and again, so the answer is kept a few minutes under ``scope``: it only chooses how PostgreSQL reaches
+    the page (both ways list the same patients in the same order), so a stale answer costs time, not rows.
+    """
+
+    def count() -> bool:
+        return entries.order_by()[: SORT_MATCHES_UP_TO + 1].count() <= SORT_MATCHES_UP_TO
+
+    if scope is None:
+        return count()
+    key = "patients:few-matches:" + hashlib.sha256(scope.encode()).hexdigest()
+    try:
+        return cache.get_or_set(key, count, FEW_MATCHES_SECONDS)
+    except CACHE_ERRORS:  # the cache is down: count every time
+        return count()
+
+
+def patient_records(entries: QuerySet[PatientListEntry], ordering: str = DEFAULT_SORT) -> PatientQuerySet:
+    """The full records of the patients ``entries`` lists, in ``ordering`` (exports, which write every field)."""
+    descending = "-" if ordering.startswith("-") else ""
+    columns = SORTS.get(ordering.lstrip("-"), SORTS[DEFAULT_SORT])
+    return Patient.objects.filter(pk__in=entries.values("pk")).order_by(
+        *(f"{descending}list_entry__{column}" for column in columns)
+    )
 
 
 def search_terms(text: str) -> list[str]:
@@ -59,180 +158,135 @@ def search_terms(text: str) -> list[str]:
     return [word.lower() for word in text.split(" ")]
 
 
-def search_patients(patients: PatientQuerySet, text: str) -> PatientQuerySet:
-    """Patients whose searchable fields contain every term (any field each). An exact patient number ranks first.
+def search(entries: QuerySet[PatientListEntry], text: str) -> QuerySet[PatientListEntry]:
+    """Entries whose searchable fields contain every term (any field each).
 
-    ``search_document`` is stored lower-case, so a plain LIKE (which PostgreSQL's trigram index serves)
-    is case-insensitive; Django's ``icontains`` would wrap the column in UPPER() and miss the index.
+    ``search_text`` is stored lower-case, so a plain ``contains`` (LIKE, which PostgreSQL's trigram index
+    serves) is case-insensitive; ``icontains`` would wrap the column in UPPER() and miss the index.
     """
+    for term in search_terms(text):
+        entries = entries.filter(search_text__contains=term)
+    return entries
+
+
+def matched_on(entry: PatientListEntry, text: str) -> str:
+    """Why ``entry`` matched a search, when it is not by name or number: "city: Pembroke Pines", "phone"."""
     terms = search_terms(text)
+    named = " ".join([entry.first_name, entry.last_name, entry.preferred_name, entry.patient_number]).lower()
     for term in terms:
-        patients = patients.filter(search_document__contains=term)
-    if terms:
-        number = text.strip().upper()
-        patients = patients.annotate(exact_number=ExactNumberRank(number))
-        # The same queryset, plus what PatientSearch.page_keys needs. Django has no public way to change
-        # a queryset's class; every later filter(), only() or order_by() keeps it.
-        patients = patients._chain()
-        patients.__class__ = PatientSearch
-        patients.search_terms, patients.exact_number_text = tuple(terms), number
-    return patients
+        if term in named:
+            continue
+        if term in entry.city.lower():
+            return f"city: {entry.city}"
+        if term in digits(entry.phone):
+            return "phone"
+        if term in entry.email.lower():
+            return "email"
+        if term in entry.address.lower():
+            return "address"
+        if term in entry.occupation.lower():
+            return f"occupation: {entry.occupation}"
+        if term in entry.state.lower():
+            return f"state: {entry.state}"
+    return ""
 
 
-class PatientSearch(PatientQuerySet):
-    """The result of ``search_patients``. It knows its terms, and offers ``LargeTablePaginator`` cheaper ways
-    to count and list a page in the default name order (``count_and_page_keys``, ``page_keys``).
+def name_vocabulary() -> list[str]:
+    """Every distinct first and last name (as ``name_key`` writes them), kept in Django's cache.
 
-    The plain plan reads every matching row (trigram index, then the table) to sort them, and the count
-    reads them again. Here a search that matches at most ``SORT_LIMIT`` patients reads them once, for
-    both; and a term more common than that ("joh": 1.3% of a million patients) is paged by walking the
-    name order instead of sorting every match.
+    One pass over the entries' name indexes when the cache is cold: about 30 ms at 100,000 patients on
+    PostgreSQL. ``PatientListEntry.save_for`` clears it, so a new name is suggested at once.
     """
 
-    search_terms: tuple[str, ...] = ()
-    exact_number_text = ""
+    def distinct_names() -> list[str]:
+        names = set(PatientListEntry.objects.values_list("last_name_key", flat=True).distinct())
+        names |= set(PatientListEntry.objects.values_list("first_name_key", flat=True).distinct())
+        return sorted(names)
 
-    def _clone(self) -> "PatientSearch":
-        clone = super()._clone()  # copies Django's own attributes only
-        clone.search_terms, clone.exact_number_text = self.search_terms, self.exact_number_text
-        return clone
-
-    def count_and_page_keys(self, offset: int, limit: int, count_limit: int) -> tuple[int, list[int] | None] | None:
-        """How many patients match (counting no further than ``count_limit + 1``) and, when at most
-        ``SORT_LIMIT`` do, the keys of ``limit`` of them from ``offset``. None when not in the name order.
-        """
-        if not self._in_name_order():
-            return None
-        # The matches' sort keys, read once; the count; and a page of them in the list's order (the same
-        # columns, so the same collation).
-        ranked = ["exact_number"] if "exact_number" in self.query.order_by else []
-        columns = ["pk", "last_name", "first_name", *ranked]
-        sort_limit = max(SORT_LIMIT, count_limit)
-        entries = self._matches_in_search_entries(ranked=bool(ranked))
-        if entries is not None:
-            matches, params = entries
-            matches, params = f"{matches} LIMIT %s", [*params, sort_limit + 1]
-        else:
-            matches, params = self.order_by().values_list(*columns)[: sort_limit + 1].query.sql_with_params()
-        order = ", ".join([*ranked, "last_name", "first_name", "pk"])
-        sql = (
-            f"WITH matches ({', '.join(columns)}) AS MATERIALIZED ({matches}),"
-            " total AS (SELECT count(*) AS n FROM matches)"
-            " SELECT total.n, page.pk FROM total LEFT JOIN LATERAL"
-            f" (SELECT {', '.join(columns)} FROM matches WHERE total.n <= %s ORDER BY {order} LIMIT %s OFFSET %s)"
-            f" AS page ON true ORDER BY {', '.join(f'page.{column}' for column in order.split(', '))}"
-        )
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(sql, [*params, sort_limit, limit, offset])
-            rows = cursor.fetchall()
-        total = rows[0][0]
-        keys = [key for _, key in rows if key is not None] if total <= sort_limit else None
-        return min(total, count_limit + 1), keys
-
-    def page_keys(self, offset: int, limit: int, *, many: bool) -> list[int]:
-        """The keys of ``limit`` patients from ``offset``, in the list's order; ``many``: the count hit its limit."""
-        if many and self._in_name_order() and (keys := _keys_from_name_order(self, offset, limit)) is not None:
-            return keys
-        return list(self.values_list("pk", flat=True)[offset : offset + limit])
-
-    def _matches_in_search_entries(self, *, ranked: bool) -> tuple[str, list] | None:
-        """SQL and parameters selecting the same matches' key, last and first name (and exact-number rank)
-        from ``PatientSearchEntry``, the narrow table, when every condition is on a column it holds: the
-        search terms and the active flag, as search-as-you-type asks. None otherwise (filters).
-
-        Written out rather than built as a QuerySet: two kinds of condition, and compiling a second query
-        on every keystroke cost more than its SQL. The LIKE pattern is the one Django's ``contains`` makes.
-        """
-        query, where = self.query, self.query.where
-        if len(query.alias_map) != 1 or where.connector != AND or where.negated:
-            return None
-        connection = connections[self.db]
-        conditions, params = [], []
-        for condition in where.children:
-            column = condition.lhs.target.name if isinstance(getattr(condition, "lhs", None), Col) else None
-            if type(condition) is Exact and column == "is_active" and isinstance(condition.rhs, bool):
-                conditions.append("is_active = %s")
-                params.append(condition.rhs)
-            elif type(condition) is Contains and column == "search_document" and isinstance(condition.rhs, str):
-                conditions.append("search_document LIKE %s")
-                params.append(f"%{connection.ops.prep_for_like_query(condition.rhs)}%")
-            else:
-                return None
-        columns = "patient_id, last_name, first_name"
-        if ranked:
-            columns += ", " + ExactNumberRank.template % {"expressions": "patient_number = %s"}
-            params.insert(0, self.exact_number_text)
-        table = connection.ops.quote_name(PatientSearchEntry._meta.db_table)
-        return f"SELECT {columns} FROM {table} WHERE {' AND '.join(conditions) or 'true'}", params
-
-    def _in_name_order(self) -> bool:
-        """Listed by last name, first name and id (the default), on PostgreSQL."""
-        order = ("last_name", "first_name", "id")
-        query = self.query
-        return (
-            connections[self.db].vendor == "postgresql"
-            and not (query.distinct or query.combinator or query.is_empty())
-            and query.order_by in (order, ("exact_number", *order))
-        )
+    try:
+        return cache.get_or_set(NAME_VOCABULARY_CACHE_KEY, distinct_names, NAME_VOCABULARY_SECONDS)
+    except CACHE_ERRORS:  # the cache is down: search still works, at the cost of reading the names
+        return distinct_names()
 
 
-def _keys_from_name_order(patients: PatientSearch, offset: int, limit: int) -> list[int] | None:
-    """Page keys of a search in the name order, from a bounded walk of that order; None if it cannot tell.
-
-    Walks the covering index of migration 0004 (last_name, first_name, id + search text) in order and
-    keeps the first entries that contain every term: a superset, in order, of the patients the search
-    lists (the search has the same conditions, and maybe more: active only, filters). The search itself
-    then says which of those candidates it lists. If that gives the whole page, it is the page: any
-    patient the search lists further on comes after every candidate. Otherwise (the walk ended, or
-    filters dropped too many candidates) the plain plan answers.
-    """
-    exact_number = Patient.objects.using(patients.db).filter(patient_number=patients.exact_number_text)
-    if patients.query.order_by[0] == "exact_number" and exact_number.exists():
-        return None  # the exact match comes first: not the name order (and the search is short anyway)
-    wanted = offset + limit
-    matches = " AND ".join(["strpos(search_document, %s) > 0"] * len(patients.search_terms))
-    # strpos is LIKE '%term%' without wildcards. The head's LIMIT bounds the walk whatever the term, and
-    # keeps the planner from taking the trigram index instead.
-    sql = (
-        f"SELECT id FROM (SELECT id, last_name, first_name, search_document FROM {Patient._meta.db_table}"
-        f" ORDER BY last_name, first_name, id LIMIT %s) AS head WHERE {matches}"
-        " ORDER BY last_name, first_name, id LIMIT %s"
+def similar_names(word: str, *, limit: int = 20) -> list[str]:
+    """Known names one typo or so away from ``word`` (a transposition, a missing or wrong letter)."""
+    found = process.extract(
+        name_key(word), name_vocabulary(), scorer=fuzz.ratio, score_cutoff=SIMILAR_NAME_SCORE, limit=limit
     )
-    candidates_wanted = wanted + wanted // 4 + 8  # a few more: some may be inactive or filtered out
-    while True:
-        with connections[patients.db].cursor() as cursor:
-            cursor.execute(sql, [WALK_LIMIT, *patients.search_terms, candidates_wanted])
-            candidates = [row[0] for row in cursor.fetchall()]
-        listed = set(patients.filter(pk__in=candidates).order_by().values_list("pk", flat=True))
-        keys = [key for key in candidates if key in listed]
-        if len(keys) >= wanted:
-            return keys[offset:wanted]
-        if len(candidates) < candidates_wanted or candidates_wanted >= 8 * wanted:
-            return None  # the walk ended first, or the filters leave too few: not worth walking further
-        candidates_wanted *= 4
+    return [name for name, _, _ in found]
 
 
-class ExactNumberRank(Func):
-    """0 for the patient whose number is exactly the search text, 1 for the others: the exact match first.
+def did_you_mean(
+    *, user: Any, text: str, exclude: list[int] | None = None, limit: int = DID_YOU_MEAN_LIMIT
+) -> list[PatientListEntry]:
+    """Active patients ``user`` may see whose names are close to the words of ``text`` (each word matching a
+    first or last name one typo away), best first. For searches that found few or no patients.
 
-    What ``Case(When(patient_number=number), ...)`` says, without building a filter for it on every search.
+    Names are compared with rapidfuzz against the distinct names (``name_vocabulary``), then the patients
+    holding those names are read through the name indexes, on SQLite and PostgreSQL alike. pg_trgm was
+    measured and left out: a transposition in a short name shares too few trigrams (similarity("smtih",
+    "smith") is 0.2, under any threshold that does not also match most of the table).
     """
+    words = [word for word in name_key(text).split() if len(word) >= 3 and word.isalpha()]
+    if not words:
+        return []
+    entries = entries_visible_to(user).filter(is_active=True).exclude(pk__in=exclude or [])
+    for word in words:
+        names = similar_names(word)
+        if not names:
+            return []
+        entries = entries.filter(Q(last_name_key__in=names) | Q(first_name_key__in=names))
+    # No ORDER BY: PostgreSQL reads the two name indexes for exactly these names (ranked below).
+    candidates = list(entries.order_by()[:200])
 
-    arg_joiner = " = "
-    template = "CASE WHEN %(expressions)s THEN 0 ELSE 1 END"
-    output_field = IntegerField()
+    def closeness(entry: PatientListEntry) -> float:
+        own = [entry.first_name_key, entry.last_name_key, name_key(entry.preferred_name)]
+        return sum(max(fuzz.ratio(word, name) for name in own) for word in words)
 
-    def __init__(self, number: str) -> None:
-        super().__init__(F("patient_number"), Value(number))
+    candidates.sort(key=lambda entry: (-closeness(entry), entry.last_name_key, entry.first_name_key, entry.pk))
+    return candidates[:limit]
 
 
-def order_patients(patients: PatientQuerySet, sort: str) -> PatientQuerySet:
-    descending = sort.startswith("-")
-    columns = SORTABLE.get(sort.lstrip("-"), SORTABLE["last_name"])
-    ordering = [f"-{column}" if descending else column for column in columns]
-    if "exact_number" in patients.query.annotations:
-        ordering.insert(0, "exact_number")
-    return patients.order_by(*ordering)
+@dataclass(frozen=True)
+class LikelyDuplicate:
+    patient: Patient
+    reason: str
+
+
+def likely_duplicates(
+    *,
+    first_name: str,
+    last_name: str,
+    preferred_name: str = "",
+    date_of_birth: date | None,
+    phone_digits: str = "",
+    ssn_hash: str = "",
+    exclude_pk: int | None = None,
+) -> list[LikelyDuplicate]:
+    """Records that may be the same person: the same SSN, the same phone, or the same birth date with a similar
+    name (first or preferred name against the other's first or preferred, and the last name, each at most a
+    typo or so apart). Every patient counts, active or not: a duplicate of a deactivated record is still one.
+    Each comes with its reason ("same phone", ...), for the warning to say.
+    """
+    reasons: dict[int, str] = {}
+    if ssn_hash:
+        for pk in Patient.objects.filter(ssn_hash=ssn_hash).values_list("pk", flat=True):
+            reasons.setdefault(pk, "same SSN")
+    if len(phone_digits) == 10:
+        for pk in Patient.objects.filter(phone_digits=phone_digits).values_list("pk", flat=True):
+            reasons.setdefault(pk, "same phone")
+    if date_of_birth and last_name:
+        given = {name_key(first_name), name_key(preferred_name)} - {""}
+        for entry in PatientListEntry.objects.filter(date_of_birth=date_of_birth):
+            their_given = {entry.first_name_key, name_key(entry.preferred_name)} - {""}
+            same_last = fuzz.ratio(name_key(last_name), entry.last_name_key) >= SIMILAR_NAME_SCORE
+            same_given = any(fuzz.ratio(a, b) >= SIMILAR_NAME_SCORE for a in given for b in their_given)
+            if same_last and same_given:
+                reasons.setdefault(entry.pk, "same date of birth and a similar name")
+    reasons.pop(exclude_pk, None)
+    found = Patient.objects.filter(pk__in=list(reasons)).defer(*ENCRYPTED_FIELDS)
+    return [LikelyDuplicate(patient, reasons[patient.pk]) for patient in found.order_by("patient_number")[:5]]
 
 
 def birth_date_bounds(*, min_age: int | None = None, max_age: int | None = None) -> dict[str, Any]:

@@ -13,21 +13,23 @@ from audit import services as audit
 from patients import selectors
 from patients.filters import PatientFilter
 from patients.models import Patient, ssn_lookup_hash
-from patients.validation import normalize_ssn
+from patients.validation import digits, normalize_ssn
 from spectrum.exceptions import ConflictError
 
 
 class DuplicatePatientError(ConflictError):
-    """A likely duplicate exists; the user must confirm (``allow_duplicate``) to go on."""
+    """Likely duplicates exist; the user must confirm (``allow_duplicate``) to go on."""
 
-    def __init__(self, duplicates: list[Patient]) -> None:
-        numbers = ", ".join(patient.patient_number for patient in duplicates)
+    def __init__(self, likely: list[selectors.LikelyDuplicate]) -> None:
+        found = "; ".join(f"{each.patient.patient_number}: {each.reason}" for each in likely)
+        listed = [{"id": each.patient.pk, "patient_number": each.patient.patient_number} for each in likely]
         super().__init__(
-            f"A patient with the same name and date of birth, or the same SSN, already exists ({numbers}). "
+            f"A patient who may be the same person already exists ({found}). "
             "Check that this is a different person before saving.",
-            extra={"duplicates": [{"id": p.pk, "patient_number": p.patient_number} for p in duplicates]},
+            extra={"duplicates": listed},
         )
-        self.duplicates = duplicates
+        self.likely = likely  # with the reasons, for the page
+        self.duplicates = [each.patient for each in likely]
 
 
 def _refuse_unwritable(actor: Any, data: dict[str, Any]) -> None:
@@ -36,18 +38,17 @@ def _refuse_unwritable(actor: Any, data: dict[str, Any]) -> None:
         raise ValidationError({field: ["Your role may not set this field."] for field in refused})
 
 
-def find_duplicates(patient: Patient) -> list[Patient]:
-    """Other records that look like the same person (same name and birth date, or same SSN)."""
-    ssn_hash = ssn_lookup_hash(normalize_ssn(patient.ssn)) if patient.ssn else ""
-    candidates = Patient.objects.with_same_identity(
+def find_duplicates(patient: Patient) -> list[selectors.LikelyDuplicate]:
+    """Other records that may be the same person (``selectors.likely_duplicates``)."""
+    return selectors.likely_duplicates(
         first_name=patient.first_name,
         last_name=patient.last_name,
+        preferred_name=patient.preferred_name,
         date_of_birth=patient.date_of_birth,
-        ssn_hash=ssn_hash,
+        phone_digits=digits(patient.phone)[-10:],
+        ssn_hash=ssn_lookup_hash(normalize_ssn(patient.ssn)) if patient.ssn else "",
+        exclude_pk=patient.pk,
     )
-    if patient.pk:
-        candidates = candidates.exclude(pk=patient.pk)
-    return list(candidates.order_by("patient_number")[:5])
 
 
 @transaction.atomic
@@ -78,11 +79,12 @@ def update_patient(*, actor: Any, patient: Patient, data: dict[str, Any], allow_
     if not changed:
         return patient  # nothing to write: no "updated" entry for a change that changes nothing
     _refuse_unwritable(actor, changed)
-    identity_before = (patient.first_name.lower(), patient.last_name.lower(), patient.date_of_birth, patient.ssn)
+    identity_fields = ("first_name", "last_name", "preferred_name", "date_of_birth", "phone", "ssn")
+    identity_before = [getattr(patient, field) for field in identity_fields]
     for field, value in changed.items():
         setattr(patient, field, value)
     patient.full_clean()
-    identity_after = (patient.first_name.lower(), patient.last_name.lower(), patient.date_of_birth, patient.ssn)
+    identity_after = [getattr(patient, field) for field in identity_fields]
     if identity_after != identity_before and not allow_duplicate and (duplicates := find_duplicates(patient)):
         raise DuplicatePatientError(duplicates)
     patient.updated_by = actor

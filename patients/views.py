@@ -5,18 +5,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import push_url
 
 from accounts import permissions
 from accounts.permissions import Actor
 from audit import selectors as audit_selectors
 from audit.models import AuditEvent
 from authorizations import selectors as authorization_selectors
-from patients import rendering, selectors, services
+from patients import selectors, services
 from patients.filters import PatientFilter
 from patients.forms import PatientForm
 from patients.models import Patient
 from scheduling import selectors as scheduling_selectors
-from spectrum.pagination import LargeTablePaginator
+from spectrum.pagination import KeysFirstPaginator
 
 PAGE_SIZES = (25, 50, 100)
 HISTORY_LIMIT = 25
@@ -36,17 +37,28 @@ def get_patient_for_user(user: Actor, pk: int, *, write: bool = False) -> Patien
 def patient_list(request: HttpRequest) -> HttpResponse:
     if not permissions.can_view_patients(request.user):
         raise PermissionDenied
-    filterset = PatientFilter(request.GET, queryset=selectors.patients_visible_to(request.user), request=request)
-    sort = request.GET.get("sort", "last_name")
+    sort = request.GET.get("sort") or selectors.DEFAULT_SORT
+    if sort.lstrip("-") not in selectors.SORTS:
+        sort = selectors.DEFAULT_SORT
     page_size = int(request.GET["page_size"]) if request.GET.get("page_size") in map(str, PAGE_SIZES) else 25
-    page = None
-    if filterset.is_valid():
-        patients = selectors.order_patients(filterset.qs, sort)
-        paginator = LargeTablePaginator(patients, page_size, fields=selectors.LIST_COLUMNS)
+    search = request.GET.get("search", "")
+    filterset = PatientFilter(request.GET, user=request.user)  # the panel's form, and its errors
+    page, suggestions, errors = None, [], {}
+    try:
+        entries = selectors.patient_list(user=request.user, filters=request.GET, ordering=sort)
+    except ValidationError as exc:
+        errors = exc.message_dict
+    else:
+        paginator = KeysFirstPaginator(entries, page_size)
         try:
             page = paginator.page(request.GET.get("page") or 1)
         except (EmptyPage, PageNotAnInteger):
             page = paginator.page(1)
+        for entry in page.object_list:
+            entry.matched_on = selectors.matched_on(entry, search)
+        if search and page.number == 1 and paginator.count < selectors.DID_YOU_MEAN_BELOW:
+            listed = [entry.pk for entry in page.object_list]
+            suggestions = selectors.did_you_mean(user=request.user, text=search, exclude=listed)
         services.record_patient_search(
             actor=request.user,
             params=request.GET,
@@ -57,25 +69,39 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         )
     context = {
         "filterset": filterset,
+        "errors": errors,
         "page": page,
-        "rows": rendering.patient_rows(page.object_list) if page is not None else "",
-        "sort_links": rendering.sort_links(request.GET, sort),
-        "filter_fields": rendering.filter_fields(filterset) if not request.htmx else "",
+        "suggestions": suggestions,
+        "columns": sort_columns(sort),
         "sort": sort,
         "page_size": page_size,
         "page_sizes": PAGE_SIZES,
-        "search": request.GET.get("search", ""),
-        "has_filters": any(request.GET.get(name) for name in filterset.filters if name not in ("search",)),
+        "search": search,
+        "has_filters": any(request.GET.get(name) for name in filterset.filters if name != "search"),
         "can_add": permissions.can_add_patient(request.user),
     }
     if not request.htmx:
         return render(request, "patients/patient_list.html", context)
     response = render(request, "patients/_patient_results.html", context)
     # The address bar gets a short, bookmarkable URL: only the parameters that differ from the defaults.
-    defaults = {"sort": "last_name", "page_size": "25", "page": "1"}
+    defaults = {"sort": selectors.DEFAULT_SORT, "page_size": "25", "page": "1"}
     kept = [(key, value) for key, value in request.GET.items() if value and defaults.get(key) != value]
-    response["HX-Push-Url"] = f"{request.path}?{urlencode(kept)}" if kept else request.path
-    return response
+    return push_url(response, f"{request.path}?{urlencode(kept)}" if kept else request.path)
+
+
+SORTABLE_COLUMNS = {"patient_number": "Number", "last_name": "Name", "date_of_birth": "Date of birth", "city": "City"}
+
+
+def sort_columns(sort: str) -> dict[str, dict[str, str | None]]:
+    """Each sortable column's header: its label, the sort its link asks for, and its aria-sort state."""
+    columns = {}
+    for column, label in SORTABLE_COLUMNS.items():
+        if sort == column:
+            target, state = f"-{column}", "ascending"
+        else:
+            target, state = column, "descending" if sort == f"-{column}" else None
+        columns[column] = {"label": label, "target": target, "state": state}
+    return columns
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -133,7 +159,7 @@ def _save_patient(request: HttpRequest, form: PatientForm, patient: Patient | No
             form.add_error(field if field in form.fields else None, errors)
         return None
     except services.DuplicatePatientError as exc:
-        form.duplicates = exc.duplicates
+        form.duplicates = exc.likely
         form.add_error(None, exc.message)
         return None
     return redirect(patient)

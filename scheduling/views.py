@@ -237,12 +237,17 @@ def patient_picker(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_book_appointments(request.user))
     form = PatientPickerForm(request.GET)
     term = form.cleaned_data["q"] if form.is_valid() else ""
-    patients = []
+    patients, suggestions = [], []
     if len(term) >= 2:
-        visible = patient_selectors.patients_visible_to(request.user).filter(is_active=True)
-        found = patient_selectors.search_patients(visible, term).only(*patient_selectors.LIST_COLUMNS)
-        patients = list(patient_selectors.order_patients(found, "last_name")[:8])
-        # Names, numbers and birth dates of the matches: a patient search like the list's.
+        try:
+            found = patient_selectors.patient_list(user=request.user, filters={"search": term, "is_active": "true"})
+            patients = list(found[:8])
+        except ValidationError:  # text the search box refuses (a NUL byte, say): nothing matches it
+            found = None
+        if found is not None and len(patients) < patient_selectors.DID_YOU_MEAN_BELOW:
+            exclude = [patient.pk for patient in patients]
+            suggestions = patient_selectors.did_you_mean(user=request.user, text=term, exclude=exclude)
+        # Names, numbers and birth dates of the matches (and suggestions): a patient search like the list's.
         patient_services.record_patient_search(
             actor=request.user,
             params={"search": term},
@@ -251,7 +256,8 @@ def patient_picker(request: ClinicRequest) -> HttpResponse:
             channel="booking_picker",
             filter_names=[],
         )
-    return render(request, "scheduling/_patient_picker.html", {"patients": patients, "term": term})
+    context = {"patients": patients, "suggestions": suggestions, "term": term}
+    return render(request, "scheduling/_patient_picker.html", context)
 
 
 def _form_errors(form, exc: ValidationError) -> None:

@@ -1,19 +1,17 @@
-"""API conventions shared by every app: pagination, errors, rate limits, JSON encoding."""
+"""API conventions shared by every app: pagination, errors, rate limits."""
 
 from typing import Any
 
-import orjson
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_ratelimit.exceptions import Ratelimited
-from rest_framework import pagination, parsers, renderers
+from rest_framework import pagination, parsers
 from rest_framework.exceptions import ParseError, PermissionDenied, Throttled
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
-from rest_framework.utils import encoders
 
 from spectrum import ratelimit
 from spectrum.exceptions import DomainError
@@ -36,35 +34,6 @@ class ObjectJSONParser(parsers.JSONParser):
         if not isinstance(data, dict):
             raise ParseError("The request body must be a JSON object.")
         return data
-
-
-class FastJSONRenderer(renderers.JSONRenderer):
-    """DRF's JSON renderer with the encoding done by orjson, in C: a list of fifty patients (about 40 kB)
-    took a millisecond of Python per request.
-
-    The output is DRF's byte for byte: compact, UTF-8, U+2028 and U+2029 escaped, and every value orjson
-    does not write the way DRF does (date and time values, Decimal, lazy strings, querysets) goes through
-    DRF's own encoder. Whatever orjson refuses (keys that are not strings, integers beyond 64 bits) is
-    rendered by DRF, and so is indented output (``Accept: application/json; indent=4``, the browsable
-    API). One difference: a float that is not finite becomes null, where DRF's strict mode raises
-    (Spectrum's API has no float fields).
-    """
-
-    _options = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-    _default = staticmethod(encoders.JSONEncoder().default)
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
-        compact_utf8 = self.compact and not self.ensure_ascii  # what orjson writes (DRF's defaults)
-        if data is None or not compact_utf8 or self.get_indent(accepted_media_type, renderer_context or {}) is not None:
-            return super().render(data, accepted_media_type, renderer_context)
-        try:
-            encoded = orjson.dumps(data, default=self._default, option=self._options)
-        except orjson.JSONEncodeError:
-            return super().render(data, accepted_media_type, renderer_context)
-        # U+2028 and U+2029 are valid JSON but end a string in older JavaScript: DRF escapes them, so do we.
-        if b"\xe2\x80\xa8" in encoded or b"\xe2\x80\xa9" in encoded:
-            encoded = encoded.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
-        return encoded
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -346,7 +346,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "spectrum.schema.SpectrumAutoSchema",
     "EXCEPTION_HANDLER": "spectrum.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
-        "spectrum.api.FastJSONRenderer",
+        "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

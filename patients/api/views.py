@@ -3,7 +3,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,15 +11,19 @@ from patients import selectors, services
 from patients.api.serializers import PatientListSerializer, PatientSerializer
 from patients.filters import PatientFilter
 from spectrum.api import PageNumberPagination
-from spectrum.pagination import LargeTablePaginator
+from spectrum.pagination import KeysFirstPaginator
 
 
 class PatientPagination(PageNumberPagination):
-    """Counts stop at 1,000 and deep pages stay cheap (see spectrum.pagination). A page's rows are dicts of
-    the columns the list shows: no encrypted column is read (nor decrypted), no model instance built."""
+    """Counts stop at 1,000 (see spectrum.pagination); a search that finds few patients adds
+    ``did_you_mean``: patients with a name close to the search's words, marked apart from the results."""
 
-    def django_paginator_class(self, patients, page_size: int) -> LargeTablePaginator:
-        return LargeTablePaginator(patients, page_size, fields=PatientListSerializer.columns())
+    django_paginator_class = KeysFirstPaginator
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["did_you_mean"] = {**schema, "description": "Close matches of a search's names"}
+        return paginated
 
 
 def _truthy(value: object) -> bool:
@@ -53,19 +56,17 @@ class PatientViewSet(viewsets.ModelViewSet):
     filterset_class = PatientFilter
 
     def get_queryset(self):
+        if self.action == "list":  # what selectors.patient_list filters (and the schema documents)
+            return selectors.entries_visible_to(self.request.user)
         return selectors.patients_visible_to(self.request.user)
 
     def get_serializer_class(self):
         return PatientListSerializer if self.action == "list" else PatientSerializer
 
     def filter_queryset(self, queryset):
-        if self.action != "list":
-            return queryset  # search and filters shape lists; a record is found by its id alone
-        queryset = super().filter_queryset(queryset)
-        ordering = self.request.query_params.get("ordering", "last_name")
-        if ordering.lstrip("-") not in selectors.SORTABLE:
-            raise ValidationError({"ordering": [f"Sort by one of: {', '.join(selectors.SORTABLE)}."]})
-        return selectors.order_patients(queryset, ordering)
+        # The list applies its filters through selectors.patient_list (filter_backends document them in the
+        # schema); a record is found by its id alone.
+        return queryset
 
     def allow_duplicate(self) -> bool:
         return _truthy(self.request.query_params.get("allow_duplicate")) or _truthy(
@@ -73,17 +74,28 @@ class PatientViewSet(viewsets.ModelViewSet):
         )
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        response = self.get_paginated_response(PatientListSerializer.rows(rows, user=request.user))
+        params = request.query_params
+        search = params.get("search", "")
+        entries = selectors.patient_list(  # a bad filter or ordering: ValidationError, a 400 per parameter
+            user=request.user, filters=params, ordering=params.get("ordering") or selectors.DEFAULT_SORT
+        )
+        listed = self.paginate_queryset(entries)
+        for entry in listed:
+            entry.matched_on = selectors.matched_on(entry, search)
+        paginator = self.paginator.page.paginator
+        suggestions = []
+        if search and self.paginator.page.number == 1 and paginator.count < selectors.DID_YOU_MEAN_BELOW:
+            suggestions = selectors.did_you_mean(user=request.user, text=search, exclude=[e.pk for e in listed])
+        response = self.get_paginated_response(self.get_serializer(listed, many=True).data)
+        response.data["did_you_mean"] = self.get_serializer(suggestions, many=True).data
         # A search or filter is recorded once per request, with how many matched.
-        page = self.paginator.page
         services.record_patient_search(
             actor=request.user,
-            params=request.query_params,
-            results=page.paginator.count,
-            results_exact=page.paginator.count_is_exact,
+            params=params,
+            results=paginator.count,
+            results_exact=paginator.count_is_exact,
             channel="api",
-            page=page.number,
+            page=self.paginator.page.number,
         )
         return response
 

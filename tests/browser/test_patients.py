@@ -81,3 +81,20 @@ def test_filters_narrow_the_list_and_refusals_are_shown_at_the_field(page, scree
     page.goto("/patients/?is_active=false")  # a bookmark from an administrator
     expect(page.get_by_role("alert").first).to_contain_text("Only administrators can list inactive patients.")
     screenshot(page, "patients-filter-refused")
+
+
+def test_front_desk_finds_a_misspelled_patient_under_did_you_mean(page):
+    staff = UserFactory(role=Role.STAFF, full_name="Fran Front-Desk")
+    john = PatientFactory(first_name="John", last_name="Smith", phone="(305) 555-0123")
+    PatientFactory(first_name="Zoe", last_name="Young")
+    sign_in(page, staff.email, PASSWORD)
+    page.goto("/patients/")
+
+    page.get_by_role("searchbox", name="Search patients").press_sequentially("Jonh Smtih", delay=40)
+    expect(page.get_by_role("heading", name="No patients match")).to_be_visible()
+    suggestions = page.get_by_test_id("did-you-mean")
+    expect(suggestions.get_by_role("heading", name="Did you mean")).to_be_visible()
+    suggestions.get_by_role("link", name="Smith, John").click()
+
+    expect(page.get_by_role("heading", name=re.compile("John .*Smith"))).to_be_visible()
+    assert page.url.endswith(john.get_absolute_url())

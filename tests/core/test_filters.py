@@ -6,7 +6,6 @@ from django.http import QueryDict
 
 from patients.models import Patient
 from spectrum.filters import FilterSet
-from spectrum.widgets import FastSelect
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,14 +50,3 @@ def test_paging_and_declared_other_parameters_are_not_unknown():
 
     assert SortedNameFilter(QueryDict("name=ruiz&sort=last_name&page=2&page_size=50")).is_valid()
     assert not NameFilter(QueryDict("name=ruiz&sort=last_name")).is_valid()
-
-
-def test_a_fast_select_renders_its_choices_again_when_they_change():
-    select = FastSelect(choices=[("a", "Alpha")])
-    assert '<option value="a" selected>Alpha</option>' in select.render("x", "a")
-
-    select.choices = [("b", "Beta")]
-
-    assert "Alpha" not in select.render("x", "b") and '<option value="b" selected>Beta</option>' in select.render(
-        "x", "b"
-    )

@@ -8,7 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from patients.models import ENCRYPTED_FIELDS, Patient, age_on, ssn_lookup_hash
+from patients.models import ENCRYPTED_FIELDS, Patient, PatientListEntry, age_on, ssn_lookup_hash
 from spectrum.fields import DecryptionError
 from tests.factories import PatientFactory
 
@@ -172,8 +172,8 @@ def test_wrong_key_fails_loudly_instead_of_returning_ciphertext(patient, monkeyp
     assert "gAAAA" not in str(exc.value)
 
 
-def test_search_document_is_derived_on_save(patient):
-    assert patient.search_document == (
+def test_search_text_is_derived_on_save(patient):
+    assert PatientListEntry.objects.get(patient=patient).search_text == (
         "john smith jack p000001 john.smith@example.com 3055550123 12 coral way miami fl teacher"
     )
     assert patient.phone_digits == "3055550123"
