@@ -151,7 +151,8 @@ def record_patient_search(
 ) -> None:
     """Write the one audit entry of a patient search or filtered list: terms, filters, number of results.
 
-    A plain listing (no search text, no filter) is not a search and writes nothing. ``params`` are the
+    A plain listing (no search text, no filter) is recorded too, with no terms: it discloses a list of
+    patients as much as a search does (issue #14: every such response writes its entry). ``params`` are the
     request's query parameters; the search text is ``search_param`` and the filters are ``filter_names``
     (by default ``PatientFilter``'s, which the page and the API share; the admin passes its own).
     """
@@ -159,8 +160,6 @@ def record_patient_search(
         filter_names = [name for name in PatientFilter.base_filters if name != "search"]
     terms = selectors.search_terms(params.get(search_param) or "")
     filters = {name: params.get(name) for name in filter_names if params.get(name)}
-    if not terms and not filters:
-        return
     audit.record_search(
         model=Patient,
         actor=actor,

@@ -324,6 +324,8 @@ SILENCED_SYSTEM_CHECKS = [
 # --- REST API ---------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # There is one API version; the schema view reads ``?version=`` only if it is one of these.
+    "ALLOWED_VERSIONS": ["1"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header turns anonymous requests into 401, not 403.
         "rest_framework_simplejwt.authentication.JWTAuthentication",

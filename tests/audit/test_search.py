@@ -40,12 +40,13 @@ def test_filters_without_terms_are_a_search(login, people):
     assert searches() == [{"channel": "page", "terms": [], "filters": {"insurance_type": "medicaid"}, "results": 2}]
 
 
-def test_plain_listing_and_paging_without_criteria_are_not_searches(login, people):
+def test_plain_listing_and_paging_without_criteria_are_recorded_as_listings(login, people):
     client = login("nurse")
     client.get(LIST)
     client.get(LIST, {"sort": "-last_name", "page": "1"})
     client.get(API)
-    assert searches() == []
+    listing = {"terms": [], "filters": {}, "results": 3}
+    assert searches() == [{"channel": "page", **listing}, {"channel": "page", **listing}, {"channel": "api", **listing}]
 
 
 def test_invalid_filters_show_nothing_and_record_nothing(login, people):
@@ -88,7 +89,8 @@ def test_admin_search_and_filters_are_recorded(login, people):
     assert (
         client.get("/admin/patients/patient/", {"q": "smith", "insurance_type__exact": "medicaid"}).status_code == 200
     )
-    client.get("/admin/patients/patient/")  # the plain list: not a search
+    client.get("/admin/patients/patient/")  # the plain list discloses patients too
     assert searches() == [
-        {"channel": "admin", "terms": ["smith"], "filters": {"insurance_type__exact": "medicaid"}, "results": 1}
+        {"channel": "admin", "terms": ["smith"], "filters": {"insurance_type__exact": "medicaid"}, "results": 1},
+        {"channel": "admin", "terms": [], "filters": {}, "results": 3},
     ]
