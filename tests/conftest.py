@@ -52,6 +52,14 @@ def frozen_clinic_clock():
         yield traveller
 
 
+@pytest.fixture
+def ticking_clinic_clock():
+    """Start the clock at ``clinic_test_now()`` and let it run: for areas whose data is dated from today
+    but which also wait on real time (servers starting, threads, subprocesses)."""
+    with time_machine.travel(clinic_test_now(), tick=True) as traveller:
+        yield traveller
+
+
 def pytest_collection_modifyitems(config, items):
     """``@pytest.mark.postgres_only`` tests are skipped on SQLite (they run in CI's PostgreSQL pass)."""
     from django.db import connection

@@ -4,6 +4,14 @@ from django.contrib.contenttypes.models import ContentType
 from audit.models import AuditEvent
 from tests.factories import PatientFactory
 
+
+@pytest.fixture(autouse=True)
+def _clinic_clock(ticking_clinic_clock):
+    """Audit entries are dated and reports count back from today; every test starts
+    at the same clinic time (see tests/conftest.py)."""
+    return ticking_clinic_clock
+
+
 # Values that must never appear in plaintext anywhere in the audit table.
 SECRETS = {
     "ssn": "123-45-6789",

@@ -13,6 +13,14 @@ from operations import tables
 from scheduling.models import Appointment, ServiceType
 from tests.factories import PatientFactory
 
+
+@pytest.fixture(autouse=True)
+def _clinic_clock(ticking_clinic_clock):
+    """Exports, backups and reports date their data from today; every test starts
+    at the same clinic time (see tests/conftest.py)."""
+    return ticking_clinic_clock
+
+
 BACKUP_KEY = Fernet.generate_key().decode()
 
 
