@@ -76,6 +76,8 @@ class PatientListSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(source="pk", read_only=True)
     age = serializers.IntegerField(read_only=True)
     ssn_masked = serializers.CharField(read_only=True)
+    # Declared so the schema allows the blank an unrecorded blood type is (a read-only model field loses it).
+    blood_type = serializers.ChoiceField(choices=Patient.BloodType.choices, allow_blank=True, read_only=True)
     matched_on = serializers.CharField(read_only=True, default="")
 
     class Meta:
