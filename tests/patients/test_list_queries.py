@@ -63,3 +63,17 @@ def test_the_counts_are_the_same_either_way(signed_in):
 
     assert (few["count"], len(few["results"]), few["next"]) == (3, 3, None)
     assert (many["count"], len(many["results"])) == (PAGE_SIZE + 2, PAGE_SIZE) and many["next"]
+
+
+def test_the_cached_filter_panel_follows_the_role_and_the_filters_set(client, admin_user, staff_user):
+    client.force_login(admin_user)
+    assert 'name="is_active"' in client.get("/patients/").content.decode()  # cached for administrators
+    client.force_login(staff_user)
+    assert 'name="is_active"' not in client.get("/patients/").content.decode()  # not the administrators' panel
+    assert 'name="blood_type"' not in client.get("/patients/").content.decode()
+
+    client.force_login(admin_user)
+    filtered = client.get("/patients/", {"gender": "female"}).content.decode()
+    assert '<option value="female" selected>' in filtered and '<details class="filters" open>' in filtered
+    unfiltered = client.get("/patients/", {"page_size": 50, "sort": "city"}).content.decode()
+    assert '<option value="50" selected>' in unfiltered and 'name="sort" value="city"' in unfiltered
