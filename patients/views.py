@@ -1,8 +1,10 @@
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import push_url
@@ -17,10 +19,12 @@ from patients.filters import PatientFilter
 from patients.forms import PatientForm
 from patients.models import Patient
 from scheduling import selectors as scheduling_selectors
+from spectrum.outages import CACHE_ERRORS
 from spectrum.pagination import KeysFirstPaginator
 
 PAGE_SIZES = (25, 50, 100)
 HISTORY_LIMIT = 25
+FILTER_PANEL_SECONDS = 600
 
 
 def get_patient_for_user(user: Actor, pk: int, *, write: bool = False) -> Patient:
@@ -81,12 +85,34 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "can_add": permissions.can_add_patient(request.user),
     }
     if not request.htmx:
+        context["filter_panel"] = filter_panel(request, context)
         return render(request, "patients/patient_list.html", context)
     response = render(request, "patients/_patient_results.html", context)
     # The address bar gets a short, bookmarkable URL: only the parameters that differ from the defaults.
     defaults = {"sort": selectors.DEFAULT_SORT, "page_size": "25", "page": "1"}
     kept = [(key, value) for key, value in request.GET.items() if value and defaults.get(key) != value]
     return push_url(response, f"{request.path}?{urlencode(kept)}" if kept else request.path)
+
+
+def filter_panel(request: HttpRequest, context: dict) -> str:
+    """The filter panel's HTML. Its selects render a hundred options through Django's widget templates, about
+    a third of the page's time; with no filter set (the usual visit) the panel depends only on the role, the
+    sort and the page size, so it is kept in Django's cache under those. Rendered afresh when a filter is set
+    (it then shows the values and their errors) or the cache is down.
+    """
+
+    def render_panel() -> str:
+        return render_to_string("patients/_patient_filter_panel.html", context, request=request)
+
+    if context["has_filters"]:
+        return render_panel()
+    filterset = context["filterset"]
+    role = f"clinical={filterset.can_see_clinical}:inactive={filterset.can_see_inactive}"
+    key = f"patients:filter-panel:{role}:{context['sort']}:{context['page_size']}"
+    try:
+        return cache.get_or_set(key, render_panel, FILTER_PANEL_SECONDS)
+    except CACHE_ERRORS:
+        return render_panel()
 
 
 SORTABLE_COLUMNS = {"patient_number": "Number", "last_name": "Name", "date_of_birth": "Date of birth", "city": "City"}

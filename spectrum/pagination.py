@@ -4,7 +4,8 @@ The total is counted only up to ``count_limit`` (``SELECT COUNT(*)`` over a LIMI
 ordering: any ``count_limit + 1`` rows will do), so a search that matches half a million patients does not
 scan them all on every keystroke; the page then says "1,000+" (refine the search to see a number: nobody
 pages through a thousand patients to find one). A page reads one row more than it shows, to know whether a
-next page exists, so paging goes on past the counted total.
+next page exists, so paging goes on past the counted total. A first page with no next page already holds every
+match, so its length is the count: most searches for one patient (a name, a number) run no count query.
 
 ``KeysFirstPaginator`` selects a page's primary keys in a subquery and the rows with those keys around it
 (one query): where an index covers the list's order and its conditions (the patient list's name order on
@@ -28,9 +29,13 @@ class LargeTablePage(Page):
 
 class LargeTablePaginator(Paginator):
     count_limit = 1_000
+    # Set by ``page(1)`` when the first page holds every match.
+    _first_page_holds_all: int | None = None
 
     @cached_property
     def count(self) -> int:
+        if self._first_page_holds_all is not None:
+            return self._first_page_holds_all
         # Without order_by() the LIMITed subquery keeps the ORDER BY, and PostgreSQL sorts every match
         # before it can stop counting.
         return self.object_list.order_by()[: self.count_limit + 1].count()
@@ -45,7 +50,8 @@ class LargeTablePaginator(Paginator):
 
     def validate_number(self, number) -> int:
         number = page_number(number)
-        if self.count_is_exact and number > self.num_pages and not (number == 1 and self.allow_empty_first_page):
+        # The first page is always served (possibly empty), so it needs no count: ``page`` may learn it for free.
+        if number > 1 and self.count_is_exact and number > self.num_pages:
             raise EmptyPage("That page contains no results.")
         return number
 
@@ -55,8 +61,13 @@ class LargeTablePaginator(Paginator):
         rows = list(self.object_list[offset : offset + self.per_page + 1])
         if not rows and number > 1:
             raise EmptyPage("That page contains no results.")
+        return self._page(rows, number)
+
+    def _page(self, rows: list, number: int) -> LargeTablePage:
         page = LargeTablePage(rows[: self.per_page], number, self)
         page.has_more = len(rows) > self.per_page
+        if number == 1 and not page.has_more:
+            self._first_page_holds_all = len(rows)
         return page
 
 
@@ -68,6 +79,4 @@ class KeysFirstPaginator(LargeTablePaginator):
         rows = list(self.object_list.filter(pk__in=keys))
         if not rows and number > 1:
             raise EmptyPage("That page contains no results.")
-        page = LargeTablePage(rows[: self.per_page], number, self)
-        page.has_more = len(rows) > self.per_page
-        return page
+        return self._page(rows, number)

@@ -28,3 +28,22 @@ def test_an_exact_count_refuses_pages_past_the_end():
     assert paginator.count == 1 and paginator.count_is_exact and paginator.num_pages == 1
     with pytest.raises(EmptyPage):
         paginator.page(2)
+
+
+def test_a_first_page_holding_every_row_is_its_own_count(django_assert_num_queries):
+    for name in ["Alvarez", "Baker"]:
+        PatientFactory(last_name=name)
+    paginator = LargeTablePaginator(Patient.objects.order_by("last_name"), 5)
+
+    with django_assert_num_queries(1):
+        page = paginator.page(1)
+        assert paginator.count == 2 and paginator.count_is_exact and paginator.num_pages == 1
+    assert not page.has_next()
+
+
+def test_a_full_first_page_still_counts():
+    for name in ["Alvarez", "Baker", "Castro"]:
+        PatientFactory(last_name=name)
+    paginator = LargeTablePaginator(Patient.objects.order_by("last_name"), 2)
+
+    assert paginator.page(1).has_next() and paginator.count == 3

@@ -1,0 +1,79 @@
+"""How many queries the patient list spends: the page, its htmx partial and the API read the same entries.
+
+A search lists its page with one query, counts (capped) only when the first page is full, and decides once
+per term whether to sort its matches or walk the name order (remembered in the cache).
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGE_SIZE = 25
+TARGETS = {
+    "page": ("/patients/", {}),
+    "partial": ("/patients/", {"HTTP_HX_REQUEST": "true"}),
+    "api": ("/api/v1/patients/", {}),
+}
+
+
+def entry_queries(client, target: str, params: dict) -> list[str]:
+    url, headers = TARGETS[target]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, {**params, "page_size": PAGE_SIZE}, **headers)
+    assert response.status_code == 200
+    return [query["sql"] for query in queries.captured_queries if "patients_patientlistentry" in query["sql"]]
+
+
+@pytest.fixture
+def signed_in(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_search_whose_first_page_holds_every_match_runs_no_count(signed_in, target):
+    for first_name in ["Ana", "Bea", "Cora", "Dina"]:
+        PatientFactory(first_name=first_name, last_name="Quintero")
+
+    first = entry_queries(signed_in, target, {"search": "quinter"})
+    again = entry_queries(signed_in, target, {"search": "quinter"})
+
+    assert len(first) == 2  # whether to sort the matches (then cached), the page
+    assert len(again) == 1  # the page alone: its four rows are the count
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_search_filling_its_first_page_counts_its_matches_once(signed_in, target):
+    PatientFactory.create_batch(PAGE_SIZE + 2, last_name="Quintero")
+    entry_queries(signed_in, target, {"search": "quinter"})  # the sort decision, cached
+
+    assert len(entry_queries(signed_in, target, {"search": "quinter"})) == 2  # the capped count, the page
+
+
+def test_the_counts_are_the_same_either_way(signed_in):
+    PatientFactory.create_batch(3, last_name="Quintero")
+    PatientFactory.create_batch(PAGE_SIZE + 2, last_name="Olmedo")
+
+    few = signed_in.get("/api/v1/patients/", {"search": "quinter", "page_size": PAGE_SIZE}).json()
+    many = signed_in.get("/api/v1/patients/", {"search": "olmed", "page_size": PAGE_SIZE}).json()
+
+    assert (few["count"], len(few["results"]), few["next"]) == (3, 3, None)
+    assert (many["count"], len(many["results"])) == (PAGE_SIZE + 2, PAGE_SIZE) and many["next"]
+
+
+def test_the_cached_filter_panel_follows_the_role_and_the_filters_set(client, admin_user, staff_user):
+    client.force_login(admin_user)
+    assert 'name="is_active"' in client.get("/patients/").content.decode()  # cached for administrators
+    client.force_login(staff_user)
+    assert 'name="is_active"' not in client.get("/patients/").content.decode()  # not the administrators' panel
+    assert 'name="blood_type"' not in client.get("/patients/").content.decode()
+
+    client.force_login(admin_user)
+    filtered = client.get("/patients/", {"gender": "female"}).content.decode()
+    assert '<option value="female" selected>' in filtered and '<details class="filters" open>' in filtered
+    unfiltered = client.get("/patients/", {"page_size": 50, "sort": "city"}).content.decode()
+    assert '<option value="50" selected>' in unfiltered and 'name="sort" value="city"' in unfiltered
