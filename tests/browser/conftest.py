@@ -32,6 +32,14 @@ def _reference_data(reference_data):
     """Role groups and service types, whatever transactional tests ran before."""
 
 
+@pytest.fixture(autouse=True)
+def _clinic_clock(ticking_clinic_clock):
+    """The server's clock starts at the clinic's test time (a Wednesday 11:30, see tests/conftest.py) and
+    runs: the pages' dates and the data made from "today" never depend on the day the suite runs. The
+    browser keeps its own clock; cookies expire by Max-Age, which does not depend on it."""
+    return ticking_clinic_clock
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
