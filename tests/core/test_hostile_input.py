@@ -27,7 +27,8 @@ from scheduling import services
 from scheduling.models import ServiceType
 from tests.factories import PatientFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+# The walk books next week and asks pages for today: it starts at the clinic's test time, whatever the day.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ticking_clinic_clock")]
 
 HOSTILE_VALUES = {
     "non-ASCII digit": "²",
