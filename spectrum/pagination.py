@@ -10,14 +10,31 @@ match, so its length is the count: most searches for one patient (a name, a numb
 ``KeysFirstPaginator`` selects a page's primary keys in a subquery and the rows with those keys around it
 (one query): where an index covers the list's order and its conditions (the patient list's name order on
 PostgreSQL), the subquery is an index-only scan, and only the page's rows are read from the table.
+
+Page numbers are parsed like any other query parameter, by a form field (``page_number``): ``²`` passes
+``str.isdigit()`` but not ``int()``, and ``99999999999999999999`` became an OFFSET beyond the database's
+integers (a 500). The count is only counted up to a limit, so paging goes on past it: the bound on page
+numbers is a setting (``MAX_PAGE_NUMBER``), not the count.
 """
 
 import math
 from functools import cached_property
+from typing import Any
 
-from django.core.paginator import EmptyPage, Page, Paginator
+from django import forms
+from django.conf import settings
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 
-from spectrum.paging import page_number
+
+def page_number(value: Any) -> int:
+    """``value`` as a page number; ``PageNotAnInteger`` or ``EmptyPage`` (both ``InvalidPage``) if it is none."""
+    field = forms.IntegerField(min_value=1, max_value=settings.MAX_PAGE_NUMBER)
+    try:
+        return field.clean(value)
+    except forms.ValidationError as exc:
+        if any(error.code in ("min_value", "max_value") for error in exc.error_list):
+            raise EmptyPage("That page contains no results.") from None
+        raise PageNotAnInteger("That page number is not a whole number.") from None
 
 
 class LargeTablePage(Page):
