@@ -417,6 +417,25 @@ BACKUP_ENCRYPTION_KEY = env_secret("BACKUP_ENCRYPTION_KEY")
 # Prometheus scrapes /metrics with "Authorization: Bearer <METRICS_TOKEN>"; unset: administrators' sessions only.
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
 
+# --- Email (password resets, invitations, reminders, alerts to administrators) ---------------------
+
+# EMAIL_HOST set: SMTP to EMAIL_HOST:EMAIL_PORT (any provider). Unset: development prints emails to the
+# console; production refuses to start without it, since resets and alerts would vanish.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 587 if EMAIL_HOST else 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=bool(EMAIL_HOST) and IS_PRODUCTION)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Spectrum <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+elif IS_PRODUCTION:
+    raise ImproperlyConfigured("EMAIL_HOST must be set in production (password resets and alerts are emailed).")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
 # --- Security headers -------------------------------------------------------------------------------
 
 X_FRAME_OPTIONS = "DENY"

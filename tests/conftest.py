@@ -1,7 +1,9 @@
 """Personas (one user per role, plus anonymous), test-only settings and the test clock."""
 
 import datetime
+import email
 import os
+import socket
 import zoneinfo
 
 import pytest
@@ -96,6 +98,52 @@ def _still_ratelimit_clock(monkeypatch):
 
     now = int(time.time())
     monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: now))
+
+
+class ReceivedMail:
+    """What the loopback SMTP server received: ``messages`` (email.message.Message) and envelopes."""
+
+    def __init__(self):
+        self.envelopes: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self):
+        return [email.message_from_bytes(envelope.original_content) for envelope in self.envelopes]
+
+    def bodies(self) -> list[str]:
+        """Every message's text parts, decoded, one string per message."""
+        texts = []
+        for message in self.messages:
+            parts = [part for part in message.walk() if part.get_content_maintype() == "text"]
+            texts.append(
+                "\n".join(part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8") for part in parts)
+            )
+        return texts
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on a free loopback port; Django's SMTP backend sends to it."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting, so it needs a real port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    received = ReceivedMail()
+    controller = Controller(received, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    yield received
+    controller.stop()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         AUDIT_CHAIN_KEY="audit-chain-key-for-tests",
         ALLOWED_HOSTS="spectrum.example.org",
         REDIS_URL="redis://127.0.0.1:6379/0",
+        EMAIL_HOST="smtp.example.org",
         SPECTRUM_DEV_SECRETS_FILE="/nonexistent/never-used.json",
     )
     env.update(overrides)
