@@ -5,9 +5,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 SESSION_KEY = "last_activity"
@@ -49,3 +50,36 @@ class IdleTimeoutMiddleware:
         if is_htmx:
             return HttpResponseClientRedirect(response["Location"])
         return response
+
+
+class SecondFactorEnrolmentMiddleware:
+    """A signed-in user whose role requires a second factor (``MFA_REQUIRED_ROLES``) and who has none reaches
+    only enrolment and sign-out: pages redirect to enrolment, the API (with a session) answers 403.
+
+    Right after the password step (and after an invitation sets a password) this is where they land.
+    Bearer tokens are refused by ``accounts.authentication``; the token endpoint issues none.
+    """
+
+    ALLOWED_URL_NAMES = ("accounts:totp-enrol", "accounts:logout", "accounts:login", "health")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from accounts import permissions
+
+        user = request.user
+        if user.is_authenticated and permissions.must_enrol_second_factor(user) and not self._allowed(request):
+            from accounts.authentication import ENROL_FIRST
+
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": ENROL_FIRST}, status=403)
+            if request.headers.get("HX-Request") == "true":
+                return HttpResponseClientRedirect(reverse("accounts:totp-enrol"))
+            return redirect("accounts:totp-enrol")
+        return self.get_response(request)
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        if request.path.startswith(settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/static/"):
+            return True
+        return request.path in {reverse(name) for name in self.ALLOWED_URL_NAMES}

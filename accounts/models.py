@@ -1,3 +1,6 @@
+import hashlib
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.db import models, transaction
 from django.urls import reverse
@@ -53,6 +56,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         "admin site access", default=False, editable=False, help_text="Follows the role: administrators only."
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    is_api_key_account = models.BooleanField(
+        default=False, editable=False, help_text="The account an API key acts as (accounts.APIKey); no one signs in."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = UserManager()
@@ -130,3 +136,66 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 register_audited(User, exclude_fields=["password", "last_login", "updated_at"])
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a high-entropy secret (recovery code, API key): enough for random values, fast to check.
+
+    Passwords need a slow hash because people choose guessable ones; these are random, so an unsalted
+    digest cannot be reversed by guessing, and a request checks one in microseconds.
+    """
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code of a user's second factor, stored as a hash; shown once, at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"], name="accounts_recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user} ({'used' if self.used_at else 'unused'})"
+
+
+class APIKey(models.Model):
+    """A key a script sends as ``Authorization: Api-Key <key>``; it acts as its own account, with a role.
+
+    The account (``is_api_key_account``, unusable password) carries the role, so permissions, rate limits
+    and the audit trail treat the key like a user named "API key: <name>". Only a hash of the secret is
+    kept; the key is shown once, when created.
+    """
+
+    PREFIX_LENGTH = 8
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    account = models.OneToOneField(User, on_delete=models.PROTECT, related_name="api_key", editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, blank=True, editable=False
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"API key: {self.name}"
+
+    @property
+    def role(self) -> str:
+        return self.account.role
+
+    def is_usable(self, at: Any = None) -> bool:
+        at = at or timezone.now()
+        return self.revoked_at is None and self.expires_at > at and self.account.is_active

@@ -6,10 +6,12 @@ whose model permissions come from ``ROLE_PERMISSIONS`` below, so Django admin sh
 matrix here and adds a data migration calling ``sync_role_groups``. The README shows the same matrix.
 """
 
+import time
 from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import permissions
@@ -346,8 +348,8 @@ def can_override_conflicts(user: Actor) -> bool:
 
 
 def is_bookable_clinician(user: Actor) -> bool:
-    """Whether appointments may name ``user`` as their clinician."""
-    return can_book_appointments(user)
+    """Whether appointments may name ``user`` as their clinician (never an API key's account)."""
+    return can_book_appointments(user) and not is_api_key_account(user)
 
 
 def can_view_service_types(user: Actor) -> bool:
@@ -394,6 +396,72 @@ def can_view_users(user: Actor) -> bool:
 def can_manage_users(user: Actor) -> bool:
     """Create users, change roles, deactivate: administrators."""
     return _granted(user, "accounts.change_user")
+
+
+def can_manage_api_keys(user: Actor) -> bool:
+    """Create and revoke API keys for scripts: administrators (a key acts with the role it is given)."""
+    return _granted(user, "accounts.add_apikey") and not is_api_key_account(user)
+
+
+def can_reset_second_factor(user: Actor, target: User) -> bool:
+    """Remove another user's second factor (they enrol again): administrators; one's own is on the Security page."""
+    return can_manage_users(user) and not is_api_key_account(user) and user.pk != target.pk
+
+
+def is_api_key_account(user: Actor) -> bool:
+    """The account an API key acts as: never signs in, never re-authenticates, is never a clinician."""
+    return bool(getattr(user, "is_api_key_account", False))
+
+
+# --- Second factor and re-authentication ("sudo mode") ------------------------------------------------
+
+
+def second_factor_required(user: Actor) -> bool:
+    """Whether ``user``'s role must sign in with a second factor (``MFA_REQUIRED_ROLES``)."""
+    return (
+        bool(user and user.is_authenticated)
+        and not is_api_key_account(user)
+        and user.role in settings.MFA_REQUIRED_ROLES
+    )
+
+
+def must_enrol_second_factor(user: Actor) -> bool:
+    """A signed-in user whose role requires a second factor and who has none: they may only enrol or sign out."""
+    from accounts.selectors import has_second_factor
+
+    return second_factor_required(user) and not has_second_factor(user)  # type: ignore[arg-type]
+
+
+# Session key: when this session's user last proved who they are (password, code or both), epoch seconds.
+REAUTH_SESSION_KEY = "reauthenticated_at"
+
+
+def authenticated_at(request: Any) -> float | None:
+    """When the caller last signed in or re-authenticated: the session's time, or the API token's ``auth_time``.
+
+    API keys have none: a script cannot re-enter a password, so it cannot do what needs a recent sign-in.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or is_api_key_account(user):
+        return None
+    payload = getattr(getattr(request, "auth", None), "payload", None)
+    if isinstance(payload, dict):
+        value = payload.get("auth_time")
+        return float(value) if isinstance(value, int | float) else None
+    session = getattr(request, "session", None)
+    value = session.get(REAUTH_SESSION_KEY) if session is not None else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def is_recently_authenticated(request: Any) -> bool:
+    """Sudo mode: the caller proved who they are within ``REAUTH_MAX_AGE_SECONDS``.
+
+    Dangerous actions (deactivating a patient or a user, changing a role, resetting a second factor,
+    exporting data, creating or revoking API keys) ask this; pages then ask for the password again
+    (``accounts.reauth``), the API answers 403 "reauthentication_required".
+    """
+    at = authenticated_at(request)
+    return at is not None and time.time() - at <= settings.REAUTH_MAX_AGE_SECONDS
 
 
 # --- Navigation ---------------------------------------------------------------------------------------

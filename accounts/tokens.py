@@ -14,7 +14,10 @@ from datetime import timedelta
 from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import update_last_login
 from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -56,8 +59,44 @@ class SignInRefreshToken(RefreshToken):
             raise TokenError(SIGN_IN_AGAIN)
 
 
+OTP_HELP = (
+    "The current code of the user's authenticator app, or one of their recovery codes: required for a user "
+    "with a second factor (400 without it, 401 if wrong; wrong codes count towards the lockout). A user whose "
+    "role requires a second factor and who has none gets 403: enrol one on the website first."
+)
+
+
 class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    """Email, password and, for a user with a second factor, its code (``otp``): checked before any token exists."""
+
     token_class = SignInRefreshToken
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["otp"] = serializers.CharField(
+            required=False, allow_blank=True, write_only=True, max_length=20, trim_whitespace=True, help_text=OTP_HELP
+        )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        from accounts import permissions, selectors, services
+        from accounts.authentication import ENROL_FIRST
+
+        jwt_serializers.TokenObtainSerializer.validate(self, attrs)  # authenticates (axes counts failures)
+        user = self.user
+        if selectors.has_second_factor(user):
+            code = attrs.get("otp") or ""
+            if not code:
+                raise serializers.ValidationError(
+                    {"otp": ["This account signs in with a second factor: send the code from the authenticator app."]}
+                )
+            if services.verify_second_factor(user=user, code=code, request=self.context["request"]) is None:
+                raise AuthenticationFailed("The one-time code is not correct.", code="otp_invalid")
+        elif permissions.must_enrol_second_factor(user):
+            raise PermissionDenied(ENROL_FIRST)
+        refresh = self.get_token(user)
+        if api_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, user)
+        return {"refresh": str(refresh), "access": str(refresh.access_token)}
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):

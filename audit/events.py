@@ -13,6 +13,16 @@ SESSION_TIMED_OUT = "accounts.session.timed_out"
 TOKEN_ISSUED = "accounts.token.issued"
 TOKEN_REFRESHED = "accounts.token.refreshed"
 TOKEN_REVOKED = "accounts.token.revoked"
+# Second factor, re-authentication and API keys (accounts.services).
+SECOND_FACTOR_ENROLLED = "accounts.user.second_factor_enrolled"
+SECOND_FACTOR_RESET = "accounts.user.second_factor_reset"
+RECOVERY_CODE_USED = "accounts.user.recovery_code_used"
+RECOVERY_CODES_REGENERATED = "accounts.user.recovery_codes_regenerated"
+REAUTHENTICATED = "accounts.user.reauthenticated"
+API_KEY_CREATED = "accounts.apikey.created"
+API_KEY_REVOKED = "accounts.apikey.revoked"
+API_KEY_USED = "accounts.apikey.used"
+API_KEY_REFUSED = "accounts.apikey.refused"
 # A signed-in user was refused (403) on a PHI path (``accounts.permissions.PHI_PATHS``).
 PERMISSION_DENIED = "accounts.permission.denied"
 # The retention purge (``purge_audit``) records its own run.
@@ -26,7 +36,9 @@ EXPORTED = "exported"
 
 SECURITY_EVENTS = (
     LOGGED_IN, LOGGED_OUT, LOGIN_FAILED, LOCKED_OUT, PASSWORD_CHANGED, SESSION_TIMED_OUT,
-    TOKEN_ISSUED, TOKEN_REFRESHED, TOKEN_REVOKED, PERMISSION_DENIED,
+    TOKEN_ISSUED, TOKEN_REFRESHED, TOKEN_REVOKED, PERMISSION_DENIED, SECOND_FACTOR_ENROLLED, SECOND_FACTOR_RESET,
+    RECOVERY_CODE_USED, RECOVERY_CODES_REGENERATED, REAUTHENTICATED, API_KEY_CREATED, API_KEY_REVOKED,
+    API_KEY_REFUSED,
 )  # fmt: skip
 
 

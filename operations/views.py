@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.views.decorators.http import require_GET
 
 from accounts import permissions
+from accounts.reauth import reauth_response
 from operations import conf, exports, metrics
 
 # Paging and page size are the list's, not the export's: an export holds every matching record.
@@ -19,6 +20,8 @@ def export_download(request: HttpRequest, what: str, export_format: str) -> Http
         raise Http404("No such export.")
     if not permissions.can_export_data(request.user):
         raise PermissionDenied("Only administrators can export data.")
+    if (reauth := reauth_response(request)) is not None:
+        return reauth
     params = {
         key: values if len(values) > 1 else values[0]
         for key, values in request.GET.lists()

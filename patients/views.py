@@ -11,6 +11,7 @@ from django_htmx.http import push_url
 
 from accounts import permissions
 from accounts.permissions import Actor
+from accounts.reauth import reauth_required
 from audit import selectors as audit_selectors
 from audit.models import AuditEvent
 from authorizations import selectors as authorization_selectors
@@ -213,6 +214,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@reauth_required
 def patient_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, pk)
     services.deactivate_patient(actor=request.user, patient=patient)

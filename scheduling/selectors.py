@@ -22,7 +22,9 @@ CLINICIAN_ROLES = (Role.DOCTOR, Role.NURSE)
 
 def clinicians() -> QuerySet[User]:
     """Who can be booked as the clinician: active doctors and nurses."""
-    return User.objects.filter(role__in=CLINICIAN_ROLES, is_active=True).order_by("full_name", "email")
+    return User.objects.filter(role__in=CLINICIAN_ROLES, is_active=True, is_api_key_account=False).order_by(
+        "full_name", "email"
+    )
 
 
 def appointments_visible_to(user: Actor) -> AppointmentQuerySet:

@@ -149,6 +149,9 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "csp",
     "axes",
+    # Second factor: django-otp's TOTP devices (README "Two-factor sign-in" says why this library).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "auditlog",
     "encrypted_model_fields",
     "accounts",
@@ -174,6 +177,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
+    # A user whose role requires a second factor and who has none reaches only enrolment and sign-out.
+    "accounts.middleware.SecondFactorEnrolmentMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -273,6 +278,20 @@ SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE", 12 * 60 * 60)
 # Sessions live in the database only, so signing in and staying signed in work while Redis is down.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
+# --- Second factor and re-authentication ------------------------------------------------------------
+
+# Roles that must sign in with a second factor (comma-separated role names). Production: every role that
+# sees clinical fields; development: none, so the demo signs in with a password.
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", default=["admin", "doctor", "nurse"] if IS_PRODUCTION else [])
+_unknown_roles = sorted(set(MFA_REQUIRED_ROLES) - {"admin", "doctor", "nurse", "staff", "read_only"})
+if _unknown_roles:
+    raise ImproperlyConfigured(f"MFA_REQUIRED_ROLES: unknown role(s) {', '.join(_unknown_roles)}.")
+# Dangerous actions (deactivations, role changes, factor resets, exports, API keys) ask for the password or a
+# code again unless the user signed in or re-authenticated within this many seconds ("sudo mode").
+REAUTH_MAX_AGE_SECONDS = env_int("REAUTH_MAX_AGE_SECONDS", 600)
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env_str("CLINIC_NAME", "Spectrum Clinic")
+
 # --- Lockout (django-axes) --------------------------------------------------------------------------
 
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
@@ -288,7 +307,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_credentials"
 AXES_CLIENT_IP_CALLABLE = "spectrum.net.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_SENSITIVE_PARAMETERS = ["password", "new_password1", "new_password2", "old_password", "refresh", "access"]
+AXES_SENSITIVE_PARAMETERS = [
+    "password", "new_password1", "new_password2", "old_password", "refresh", "access", "otp", "code",
+]  # fmt: skip
 AXES_VERBOSE = False
 
 # Number of reverse proxies in front of the app that append to X-Forwarded-For (0: trust no header).
@@ -328,7 +349,9 @@ REST_FRAMEWORK = {
     "ALLOWED_VERSIONS": ["1"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header turns anonymous requests into 401, not 403.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.SecondFactorJWTAuthentication",
+        # Scripts: "Authorization: Api-Key <key>" (accounts.authentication; created by administrators).
+        "accounts.authentication.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RoleModelPermissions"],

@@ -193,12 +193,13 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def api_client_for(db):
-    """``api_client_for(user)`` -> an APIClient authenticated with a real JWT access token for ``user``."""
-    from rest_framework_simplejwt.tokens import RefreshToken
+    """``api_client_for(user)`` -> an APIClient authenticated with a real JWT access token for ``user``, signed
+    in just now (its ``auth_time`` allows what needs a recent sign-in for REAUTH_MAX_AGE_SECONDS)."""
+    from accounts.tokens import SignInRefreshToken
 
     def make(user) -> APIClient:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {SignInRefreshToken.for_user(user).access_token}")
         return client
 
     return make

@@ -28,3 +28,7 @@ class UserSerializer(SafeTextSerializerMixin, serializers.ModelSerializer):
         if self.instance is None and not attrs.get("password"):
             raise serializers.ValidationError({"password": ["A password is required for a new user."]})
         return attrs
+
+
+class SecondFactorResetInputSerializer(SafeTextSerializerMixin, serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="Why the factor is reset; recorded in the audit trail.")

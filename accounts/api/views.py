@@ -1,17 +1,19 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from accounts import services
-from accounts.api.serializers import MeSerializer, UserSerializer
+from accounts import permissions, services
+from accounts.api.serializers import MeSerializer, SecondFactorResetInputSerializer, UserSerializer
 from accounts.filters import UserFilter
 from accounts.lockout import AccountLocked, reset_account_attempts
 from accounts.models import User
 from accounts.permissions import IsAuthenticatedActive, UserPermissions
+from accounts.reauth import require_recent_authentication
 from accounts.tokens import SignInRefreshToken
 from audit import services as audit
 from spectrum.api import LoginRateThrottle
@@ -97,12 +99,33 @@ class UserViewSet(
     ordering = ["full_name", "email"]
 
     def get_queryset(self):
-        return User.objects.order_by(*self.ordering)
+        # API keys' accounts are not people: they are listed on the API keys page.
+        return User.objects.filter(is_api_key_account=False).order_by(*self.ordering)
+
+    @extend_schema(
+        request=SecondFactorResetInputSerializer,
+        responses={204: None},
+        description="Remove the user's second factor (lost phone), with a reason recorded in the audit trail. "
+        "Administrators; needs a recent sign-in (403 `reauthentication_required` otherwise).",
+    )
+    @action(detail=True, methods=["post"], url_path="reset-second-factor")
+    def reset_second_factor(self, request: Request, pk: str | None = None) -> Response:
+        user = self.get_object()
+        if not permissions.can_reset_second_factor(request.user, user):
+            raise PermissionDenied("Only administrators can reset another user's second factor.")
+        require_recent_authentication(request)
+        serializer = SecondFactorResetInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.reset_second_factor(actor=request.user, user=user, reason=serializer.validated_data["reason"])
+        return Response(status=204)
 
     def perform_create(self, serializer: UserSerializer) -> None:
         serializer.instance = services.create_user(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: UserSerializer) -> None:
+        user, data = serializer.instance, serializer.validated_data
+        if ("role" in data and data["role"] != user.role) or (user.is_active and data.get("is_active") is False):
+            require_recent_authentication(self.request)
         serializer.instance = services.update_user(
             user=serializer.instance, actor=self.request.user, **serializer.validated_data
         )

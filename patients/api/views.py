@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import PatientPermissions
+from accounts.reauth import require_recent_authentication
 from patients import selectors, services
 from patients.api.serializers import PatientListSerializer, PatientSerializer
 from patients.filters import PatientFilter
@@ -126,7 +127,9 @@ class PatientViewSet(viewsets.ModelViewSet):
         )
 
     def destroy(self, request: Request, *args, **kwargs) -> Response:
-        services.deactivate_patient(actor=request.user, patient=self.get_object())
+        patient = self.get_object()
+        require_recent_authentication(request)
+        services.deactivate_patient(actor=request.user, patient=patient)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=PatientSerializer)

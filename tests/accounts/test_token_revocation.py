@@ -109,10 +109,9 @@ def test_a_password_changed_in_sql_refuses_the_refresh(nurse_user, password):
     assert "password has changed" in response.json()["detail"]
 
 
-def test_deactivation_ends_every_api_sign_in(admin_user, staff_user, password):
+def test_deactivation_ends_every_api_sign_in(admin_user, staff_user, password, api_client_for):
     tokens = sign_in(staff_user, password)
-    client = APIClient()
-    client.force_authenticate(admin_user)
+    client = api_client_for(admin_user)  # signed in just now: a role change needs a recent sign-in
     assert client.patch(f"/api/v1/users/{staff_user.pk}/", {"is_active": False}, format="json").status_code == 200
 
     assert usable_refresh_tokens(staff_user) == 0
@@ -138,10 +137,9 @@ def test_deactivation_in_the_admin_site_ends_every_api_sign_in(client, admin_use
     assert refresh(tokens).status_code == 401
 
 
-def test_a_role_change_ends_every_api_sign_in(admin_user, staff_user, password):
+def test_a_role_change_ends_every_api_sign_in(admin_user, staff_user, password, api_client_for):
     tokens = sign_in(staff_user, password)
-    client = APIClient()
-    client.force_authenticate(admin_user)
+    client = api_client_for(admin_user)  # signed in just now: a role change needs a recent sign-in
     response = client.patch(f"/api/v1/users/{staff_user.pk}/", {"role": Role.NURSE}, format="json")
     assert response.status_code == 200
 

@@ -92,6 +92,16 @@ NOT_PATIENT_RECORDS: dict[str, str] = {
     "api:me": "the user's own account",
     "api:user-list": "staff accounts",
     "api:user-detail": "a staff account",
+    "api:user-reset-second-factor": "POST; a staff account's second factor; recorded",
+    "accounts:login-verify": "sign-in, second step",
+    "accounts:reauth": "re-authentication (sudo mode)",
+    "accounts:security": "the user's own second factor",
+    "accounts:totp-enrol": "the user's own second factor",
+    "accounts:recovery-codes": "the user's own recovery codes",
+    "accounts:user-second-factor-reset": "a staff account's second factor; recorded",
+    "accounts:apikey-list": "API keys (names, roles, dates)",
+    "accounts:apikey-create": "POST; creates an API key; recorded",
+    "accounts:apikey-revoke": "POST; revokes an API key; recorded",
     "api:calendar": "appointments, each its own record",
     "api:service-type-list": "reference data",
     "api:service-type-detail": "reference data",
@@ -125,7 +135,7 @@ NOT_PATIENT_RECORDS: dict[str, str] = {
 # Admin pages of models that hold no patient record (appointments and authorizations are their own records).
 for _model in (
     "accounts_user", "audit_auditevent", "auth_group", "authorizations_authorization", "axes_accessattempt",
-    "axes_accessfailurelog", "axes_accesslog", "scheduling_appointment", "scheduling_appointmentseries",
+    "axes_accessfailurelog", "axes_accesslog", "accounts_apikey", "scheduling_appointment", "scheduling_appointmentseries",
     "scheduling_closedday", "scheduling_servicetype", "token_blacklist_blacklistedtoken",
     "token_blacklist_outstandingtoken",
 ):  # fmt: skip
