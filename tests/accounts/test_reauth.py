@@ -188,7 +188,9 @@ def test_api_deactivating_a_patient_needs_a_recent_sign_in(stale_token, admin_us
 
 
 @pytest.mark.parametrize("change", [{"role": "doctor"}, {"is_active": False}])
-def test_api_role_change_and_deactivation_need_a_recent_sign_in(stale_token, staff_user, admin_user, api_client_for, change):
+def test_api_role_change_and_deactivation_need_a_recent_sign_in(
+    stale_token, staff_user, admin_user, api_client_for, change
+):
     url = f"/api/v1/users/{staff_user.pk}/"
     assert stale_token.patch(url, change, format="json").status_code == 403
     staff_user.refresh_from_db()

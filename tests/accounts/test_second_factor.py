@@ -45,7 +45,9 @@ def test_enrolment_shows_a_secret_and_turns_on_with_a_code_from_it(client, nurse
     stored = set(RecoveryCode.objects.filter(user=nurse_user).values_list("code_hash", flat=True))
     assert stored == {hash_secret(code.replace("-", "")) for code in codes}
     assert not any(code in stored for code in codes)
-    assert AuditEvent.objects.filter(event="accounts.user.second_factor_enrolled", object_pk=str(nurse_user.pk)).exists()
+    assert AuditEvent.objects.filter(
+        event="accounts.user.second_factor_enrolled", object_pk=str(nurse_user.pk)
+    ).exists()
 
 
 def test_a_wrong_enrolment_code_says_so_and_turns_nothing_on(client, nurse_user):
@@ -151,7 +153,9 @@ def test_failed_codes_count_towards_the_lockout(client, nurse_user, password, se
 
 
 @pytest.mark.parametrize(("role", "must_enrol"), [("admin", True), ("nurse", True), ("staff", False)])
-def test_required_roles_land_on_enrolment_and_can_do_nothing_else(client, settings, user_for_role, password, role, must_enrol):
+def test_required_roles_land_on_enrolment_and_can_do_nothing_else(
+    client, settings, user_for_role, password, role, must_enrol
+):
     settings.MFA_REQUIRED_ROLES = ["admin", "doctor", "nurse"]
     user = user_for_role(role)
 
@@ -220,13 +224,17 @@ def test_wrong_api_codes_lock_the_account(api_client, nurse_user, password, sett
     settings.RATELIMIT_ENABLE = False
     enrol(nurse_user)
     statuses = [
-        api_client.post(TOKEN, {"email": nurse_user.email, "password": password, "otp": "111111"}, format="json").status_code
+        api_client.post(
+            TOKEN, {"email": nurse_user.email, "password": password, "otp": "111111"}, format="json"
+        ).status_code
         for _ in range(5)
     ]
     assert statuses == [401, 401, 401, 401, 423]
 
 
-def test_a_required_role_without_a_factor_gets_no_token(api_client, settings, doctor_user, staff_user, password, api_client_for):
+def test_a_required_role_without_a_factor_gets_no_token(
+    api_client, settings, doctor_user, staff_user, password, api_client_for
+):
     settings.MFA_REQUIRED_ROLES = ["doctor"]
     response = api_client.post(TOKEN, {"email": doctor_user.email, "password": password}, format="json")
     assert response.status_code == 403
