@@ -19,7 +19,7 @@ class SecondFactorJWTAuthentication(JWTAuthentication):
 
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
-        if result is not None and permissions.must_enrol_second_factor(result[0]):
+        if result is not None and permissions.must_enrol_second_factor(result[0]):  # type: ignore[arg-type]
             raise exceptions.PermissionDenied(ENROL_FIRST)
         return result
 

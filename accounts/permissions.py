@@ -421,7 +421,7 @@ def second_factor_required(user: Actor) -> bool:
     return (
         bool(user and user.is_authenticated)
         and not is_api_key_account(user)
-        and user.role in settings.MFA_REQUIRED_ROLES
+        and getattr(user, "role", None) in settings.MFA_REQUIRED_ROLES
     )
 
 

@@ -70,10 +70,10 @@ def reauth_response(request: HttpRequest) -> HttpResponse | None:
         if form.is_valid() and _proves_identity(request, form):
             mark_authenticated(request)
             audit.record_security_event(request, events.REAUTHENTICATED, user=request.user)
-            carried = request.POST.copy()
+            posted = request.POST.copy()
             for field in REAUTH_FIELDS:
-                carried.pop(field, None)
-            request.POST = carried  # type: ignore[misc]  # WSGIRequest.POST has a setter
+                posted.pop(field, None)
+            request.POST = posted  # type: ignore[assignment]  # the view sees what was posted, minus the password
             return None
         if form.is_valid():
             form.add_error(None, "That is not correct. Try again.")

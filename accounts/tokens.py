@@ -80,9 +80,10 @@ class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         from accounts import permissions, selectors, services
         from accounts.authentication import ENROL_FIRST
+        from accounts.models import User
 
         jwt_serializers.TokenObtainSerializer.validate(self, attrs)  # authenticates (axes counts failures)
-        user = self.user
+        user = cast(User, self.user)
         if selectors.has_second_factor(user):
             code = attrs.get("otp") or ""
             if not code:
@@ -93,9 +94,9 @@ class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
                 raise AuthenticationFailed("The one-time code is not correct.", code="otp_invalid")
         elif permissions.must_enrol_second_factor(user):
             raise PermissionDenied(ENROL_FIRST)
-        refresh = self.get_token(user)
+        refresh = cast(SignInRefreshToken, self.get_token(user))
         if api_settings.UPDATE_LAST_LOGIN:
-            update_last_login(None, user)
+            update_last_login(type(user), user)
         return {"refresh": str(refresh), "access": str(refresh.access_token)}
 
 

@@ -81,7 +81,10 @@ def _pending_user(request: HttpRequest) -> tuple[User | None, dict]:
     pending = request.session.get(PENDING_SIGN_IN)
     if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None, {}
-    user = User.objects.filter(pk=pending.get("user"), is_active=True, is_api_key_account=False).first()
+    pk = pending.get("user")
+    if not isinstance(pk, int):
+        return None, {}
+    user = User.objects.filter(pk=pk, is_active=True, is_api_key_account=False).first()
     return user, pending
 
 
