@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.reauth import reauth_response
 from patients import services
 from patients.models import Patient
 
@@ -42,6 +43,10 @@ class PatientAdmin(admin.ModelAdmin):
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST" and "is_active" not in request.POST:  # an unticked box: deactivation
+            patient = self.get_object(request, object_id)
+            if patient is not None and patient.is_active and (response := reauth_response(request)) is not None:
+                return response
         if request.method == "GET":
             patient = self.get_object(request, object_id)
             if patient is not None:

@@ -80,6 +80,13 @@ def test_the_window_lasts_reauth_max_age(client, stale_admin, password, frozen_c
     assert client.get("/exports/patients.csv").status_code == 200
 
 
+def test_deactivating_a_patient_in_the_admin_asks_again(client, stale_admin):
+    patient = PatientFactory()
+    response = client.post(f"/admin/patients/patient/{patient.pk}/change/", {"first_name": patient.first_name})
+    assert asks_again(response)
+    assert Patient.objects.get(pk=patient.pk).is_active
+
+
 def test_changing_a_role_in_the_admin_keeps_the_form_through_the_password(client, stale_admin, staff_user, password):
     url = f"/admin/accounts/user/{staff_user.pk}/change/"
     form = {"email": staff_user.email, "full_name": "Stan Renamed", "role": Role.DOCTOR, "is_active": "on"}
