@@ -220,3 +220,30 @@ def test_a_refreshed_token_keeps_its_sign_in_time(admin_user, password, api_clie
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
     patient = PatientFactory()
     assert api_client.delete(f"/api/v1/patients/{patient.pk}/").status_code == 403
+
+
+def test_the_decorator_and_the_mixin_guard_any_view(rf, admin_user, frozen_clinic_clock):
+    """Other features (e.g. changing reminder templates) reuse these two as they are."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.http import HttpResponse
+    from django.views import View
+
+    from accounts.reauth import ReauthRequiredMixin, mark_authenticated, reauth_required
+
+    @reauth_required
+    def change_templates(request):
+        return HttpResponse("changed")
+
+    class ChangeTemplates(ReauthRequiredMixin, View):
+        def post(self, request):
+            return HttpResponse("changed")
+
+    request = rf.post("/reminders/templates/", {"body": "Hello"})
+    request.user = admin_user
+    request.session = SessionStore()
+    for view in (change_templates, ChangeTemplates.as_view()):
+        refused = view(request)
+        assert refused.status_code == 403 and b'name="body" value="Hello"' in refused.content
+    mark_authenticated(request)
+    for view in (change_templates, ChangeTemplates.as_view()):
+        assert view(request).content == b"changed"

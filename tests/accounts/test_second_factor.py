@@ -294,3 +294,31 @@ def test_the_api_resets_a_factor(admin_user, nurse_user, api_client_for):
     assert client.post(url, {}, format="json").status_code == 400
     assert client.post(url, {"reason": "Lost phone"}, format="json").status_code == 204
     assert not selectors.has_second_factor(nurse_user)
+
+
+def test_new_recovery_codes_replace_the_old_ones(client, nurse_user, password, frozen_clinic_clock):
+    _, old = enrol(nurse_user)
+    client.force_login(nurse_user)
+    response = client.post("/accounts/security/recovery-codes/")
+    assert response.status_code == 200
+    new = response.context["codes"]
+    assert set(new).isdisjoint(old)
+    stored = set(RecoveryCode.objects.filter(user=nurse_user).values_list("code_hash", flat=True))
+    assert stored == {hash_secret(code.replace("-", "")) for code in new}
+    frozen_clinic_clock.shift(STEP * 21)  # past the sudo window
+    assert client.post("/accounts/security/recovery-codes/").status_code == 403
+
+
+def test_administrators_reset_their_own_factor_only_from_the_security_page(client, admin_user):
+    enrol(admin_user)
+    client.force_login(admin_user)
+    response = client.post(f"/accounts/users/{admin_user.pk}/second-factor/reset/", {"reason": "x"})
+    assert response.status_code == 403
+    assert selectors.has_second_factor(admin_user)
+
+
+def test_an_htmx_request_of_a_user_who_must_enrol_is_sent_to_enrolment(client, settings, nurse_user):
+    settings.MFA_REQUIRED_ROLES = ["nurse"]
+    client.force_login(nurse_user)
+    response = client.get("/patients/", HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == ENROL
