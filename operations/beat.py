@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from celery.beat import Scheduler
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from operations import queue
 
@@ -27,7 +27,8 @@ class HeartbeatScheduler(Scheduler):
     def tick(self, *args: Any, **kwargs: Any) -> float:
         now = time.monotonic()
         if now - self._last_heartbeat >= HEARTBEAT_EVERY_SECONDS:
-            close_old_connections()  # beat lives for weeks: drop a connection the database closed
+            if not connection.in_atomic_block:  # beat lives for weeks: drop a connection the database closed
+                close_old_connections()
             try:
                 queue.record_heartbeat()
             except DatabaseError:

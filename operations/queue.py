@@ -276,7 +276,7 @@ def broker_status() -> BrokerStatus:
             return BrokerStatus(reachable=False)
         finally:
             client.close()
-        return BrokerStatus(reachable=True, waiting=waiting, oldest_waiting_seconds=_age(oldest, now))  # type: ignore[arg-type]
+        return BrokerStatus(reachable=True, waiting=waiting, oldest_waiting_seconds=_age(oldest, now))
     if url.startswith("filesystem://"):
         folder = Path(app.conf.broker_transport_options.get("data_folder_in", ""))
         if not (folder.is_dir() and os.access(folder, os.W_OK)):

@@ -423,7 +423,7 @@ METRICS_TOKEN = env_secret("METRICS_TOKEN")
 # The broker: CELERY_BROKER_URL, else REDIS_URL (required in production), else a folder on disk (QUEUE_DIR)
 # so that development needs no Redis: `make run` starts a worker with beat beside the web server.
 QUEUE_DIR = Path(env_str("QUEUE_DIR") or BASE_DIR / ".queue")
-CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost/"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(QUEUE_DIR / "messages"),
