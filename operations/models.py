@@ -53,7 +53,7 @@ class ScheduledRun(models.Model):
 class TaskFailure(models.Model):
     """A task that gave up (its retries spent, or an error not worth retrying): the visible failed state.
 
-    ``error`` holds the exception's class and message; tasks raise messages without PHI (identifiers only).
+    ``error`` holds the exception's class, and the message only for ``DomainError``s (``operations.queue.describe``).
     """
 
     task_name = models.CharField(max_length=200, db_index=True)

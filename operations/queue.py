@@ -33,6 +33,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from operations.models import Heartbeat, ScheduledRun, TaskCount, TaskFailure
+from spectrum.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +157,12 @@ def run_once_per_window(
 
 
 def describe(error: BaseException) -> str:
-    """``ClassName: message``, bounded. Tasks raise messages without PHI (identifiers and counts only)."""
-    return f"{type(error).__name__}: {error}"[:500]
+    """What is kept of a task's error (``TaskFailure``, alerts, our log lines): ``ClassName: message`` for
+    ``DomainError``s, whose messages are written to be shown (no PHI); the class name alone for anything else,
+    whose message a library wrote and may carry PHI (an SMTP refusal names the recipients' addresses)."""
+    if isinstance(error, DomainError):
+        return f"{type(error).__name__}: {error.message}"[:500]
+    return type(error).__name__
 
 
 def count(task_name: str, outcome: str) -> None:

@@ -118,7 +118,7 @@ def test_a_task_that_keeps_failing_gives_up_into_a_visible_failed_state(worker, 
     assert redis_broker.llen(queue_tasks.ATTEMPTS) == 4  # the first try and max_retries=3 retries, no more
     failure = TaskFailure.objects.get()
     assert (failure.task_name, failure.task_id, failure.retries) == ("tests.operations.flaky", task_id, 3)
-    assert failure.error == "ConnectionError: the provider did not answer (simulated)"
+    assert failure.error == "ConnectionError"  # a library's message may hold PHI: only the class is kept
     assert counts("tests.operations.flaky") == {"retry": 3, "failure": 1}
 
     client.force_login(admin_user)
@@ -126,7 +126,7 @@ def test_a_task_that_keeps_failing_gives_up_into_a_visible_failed_state(worker, 
     assert 'spectrum_celery_tasks_total{outcome="failure",task="tests.operations.flaky"} 1.0' in metrics
     assert 'spectrum_celery_tasks_total{outcome="retry",task="tests.operations.flaky"} 3.0' in metrics
     page = client.get("/admin/operations/taskfailure/").content.decode()
-    assert "tests.operations.flaky" in page and "simulated" in page
+    assert "tests.operations.flaky" in page and "ConnectionError" in page
 
 
 def test_a_task_no_worker_knows_is_dropped_and_the_worker_carries_on(worker):
@@ -163,7 +163,8 @@ def test_a_backup_that_cannot_be_written_is_emailed_to_the_administrators(
     message = smtp_server.messages[0]
     assert message["Subject"].replace("\r\n", "") == f"{settings.CLINIC_NAME}: scheduled job {BACKUP_JOB} failed"
     body = smtp_server.bodies()[0]
-    assert "FileExistsError" in body and task_id in body and "manage.py backup" in body
+    assert "Error: FileExistsError" in body and task_id in body and "manage.py backup" in body
+    assert str(settings.BACKUP_DIR) not in body  # an OS error's details stay in the worker's log
     assert ScheduledRun.objects.get(job=BACKUP_JOB).status == ScheduledRun.Status.FAILED
     failure = TaskFailure.objects.get()
     assert failure.task_name == BACKUP_JOB and failure.retries == 0  # not transient: no retries
