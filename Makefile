@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-postgres lint install migrate demo clean
+.PHONY: run worker beat test test-postgres lint install migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,20 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The web server, and beside it one Celery worker with beat embedded (scheduled work, reminders). Without
+# REDIS_URL or CELERY_BROKER_URL the queue is the .queue folder: nothing else to install. Both stop with Ctrl+C.
 run: demo
-	@echo "Spectrum is starting on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	@echo "Spectrum is starting on http://$(HOST):$(PORT)/ with a task worker (Ctrl+C to stop)"
+	@$(BIN)/celery -A spectrum worker --beat --pool=solo --loglevel=WARNING & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Production-like: a worker and beat as separate processes (README, "Task queue").
+worker: migrate
+	$(BIN)/celery -A spectrum worker --loglevel=INFO
+
+beat: migrate
+	$(BIN)/celery -A spectrum beat --loglevel=INFO
 
 test: install
 	$(BIN)/python -m pytest

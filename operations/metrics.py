@@ -4,7 +4,9 @@
 - Database queries: every connection counts its statements and their durations into django-prometheus's
   ``django_db_execute_total`` / ``django_db_query_duration_seconds`` / ``django_db_errors_total`` through a
   Django execute wrapper (no database backend swap needed).
-- Ours, computed at each scrape: unexpired sessions, current lockouts, the last backup's age.
+- Ours, computed at each scrape: unexpired sessions, current lockouts, the last backup's age; the task queue
+  (broker up, tasks waiting, the oldest one's wait, seconds since beat last ran) and task outcomes per task
+  (successes, failures, retries: counted in the database by every worker, operations.queue).
 
 Several gunicorn workers: set ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py does) so that the counters of
 all workers are added up; the view reads them through prometheus_client's multiprocess collector.
@@ -23,7 +25,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django_prometheus.db.metrics import errors_total, execute_total, query_duration_seconds
 from prometheus_client import multiprocess
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 
@@ -51,7 +53,7 @@ def count_database_queries() -> None:
 class SpectrumCollector(Collector):
     """Gauges read from the database and BACKUP_DIR when scraped (cheap: two counts and a directory listing)."""
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         from axes.models import AccessAttempt
         from django.contrib.sessions.models import Session
 
@@ -93,6 +95,41 @@ class SpectrumCollector(Collector):
             "BACKUP_MAX_AGE_HOURS in seconds: alert when the backup age exceeds it.",
             value=datetime.timedelta(hours=settings.BACKUP_MAX_AGE_HOURS).total_seconds(),
         )
+        yield from queue_metrics()
+
+
+def queue_metrics() -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    """The task queue's state from the broker and beat's heartbeat, and the outcome counts per task."""
+    from operations import queue
+    from operations.models import TaskCount
+
+    state = queue.queue_health()
+    yield GaugeMetricFamily(
+        "spectrum_queue_broker_up", "1 when the task queue's broker answers, else 0.", value=int(state.broker.reachable)
+    )
+    yield GaugeMetricFamily(
+        "spectrum_queue_length",
+        "Tasks waiting in the default queue (NaN: broker unreachable).",
+        value=math.nan if state.broker.waiting is None else state.broker.waiting,
+    )
+    yield GaugeMetricFamily(
+        "spectrum_queue_oldest_task_age_seconds",
+        "How long the oldest waiting task has waited (0: none waiting; NaN: broker unreachable).",
+        value=state.broker.oldest_waiting_seconds or 0 if state.broker.reachable else math.nan,
+    )
+    yield GaugeMetricFamily(
+        "spectrum_beat_last_run_age_seconds",
+        "Seconds since Celery beat's last heartbeat (+Inf: never). Alert above QUEUE_BEAT_STALE_SECONDS.",
+        value=math.inf if state.beat_seconds is None else state.beat_seconds,
+    )
+    outcomes = CounterMetricFamily(
+        "spectrum_celery_tasks", "Task outcomes: success, failure (gave up), retry.", labels=["task", "outcome"]
+    )
+    for task_name, outcome, total in TaskCount.objects.order_by("task_name", "outcome").values_list(
+        "task_name", "outcome", "count"
+    ):
+        outcomes.add_metric([task_name, outcome], total)
+    yield outcomes
 
 
 def exposition() -> bytes:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
@@ -440,6 +441,64 @@ BACKUP_ENCRYPTION_KEY = env_secret("BACKUP_ENCRYPTION_KEY")
 # Prometheus scrapes /metrics with "Authorization: Bearer <METRICS_TOKEN>"; unset: administrators' sessions only.
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
 
+# --- Task queue (Celery: spectrum/celery.py, operations.queue; README "Task queue") -------------------
+
+# The broker: CELERY_BROKER_URL, else REDIS_URL (required in production), else a folder on disk (QUEUE_DIR)
+# so that development needs no Redis: `make run` starts a worker with beat beside the web server.
+QUEUE_DIR = Path(env_str("QUEUE_DIR") or BASE_DIR / ".queue")
+CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost/"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": str(QUEUE_DIR / "messages"),
+        "data_folder_out": str(QUEUE_DIR / "messages"),
+        "control_folder": str(QUEUE_DIR / "control"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # acks_late: a message a worker took but did not finish (it died) is handed out again after this many
+        # seconds. It must outlast the longest task (a backup verification may take hours).
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 8 * 60 * 60),
+        "socket_connect_timeout": 2,
+    }
+# Whoever enqueues (a page, a command) learns within seconds that the broker is down, instead of hanging.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# No result backend: outcomes are counted per task and final failures kept as TaskFailure rows (operations).
+CELERY_TASK_IGNORE_RESULT = True
+# Every task is idempotent, so a message is acknowledged only once its task has finished (a worker that dies
+# mid-task leaves it to another) and one worker takes one message at a time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Transient failures (database, broker, SMTP, network) are retried with exponential backoff (with jitter,
+# capped at TASK_RETRY_BACKOFF_MAX seconds) this many times; then the task is recorded as failed.
+TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 5)
+TASK_RETRY_BACKOFF_MAX = env_int("TASK_RETRY_BACKOFF_MAX", 600)
+# Beat records a heartbeat (operations.beat); /health/ says "degraded" when the last one is older than this,
+# or when the oldest waiting task has waited longer than QUEUE_MAX_WAIT_SECONDS (no worker is taking them).
+CELERY_BEAT_SCHEDULER = "operations.beat:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+QUEUE_BEAT_STALE_SECONDS = env_int("QUEUE_BEAT_STALE_SECONDS", 300)
+QUEUE_MAX_WAIT_SECONDS = env_int("QUEUE_MAX_WAIT_SECONDS", 600)
+# The scheduled work, in code (reviewed and versioned with it). Each job also runs by hand as a management
+# command, and runs at most once per window however many beats tick (operations.queue.run_once_per_window).
+# Tasks another part of Spectrum provides are named, not imported: a name no worker knows is logged and
+# dropped by the worker, and breaks nothing here.
+CELERY_BEAT_SCHEDULE = {
+    "backup-and-verify": {"task": "operations.tasks.backup_and_verify", "schedule": crontab(hour=1, minute=30)},
+    "audit-retention-purge": {"task": "audit.tasks.purge_audit_entries", "schedule": crontab(hour=3, minute=15)},
+    "deactivate-inactive-users": {
+        "task": "accounts.tasks.deactivate_inactive_users",
+        "schedule": crontab(hour=4, minute=0),
+    },
+    "reminder-sweep": {"task": "reminders.tasks.send_due_reminders", "schedule": timedelta(minutes=5)},
+}
+
 # --- Email (password resets, invitations, reminders, alerts to administrators) ---------------------
 
 # EMAIL_HOST set: SMTP to EMAIL_HOST:EMAIL_PORT (any provider). Unset: development prints emails to the
@@ -502,6 +561,7 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 LANGUAGE_CODE = "en-us"
 # The clinic's wall clock: appointments are stored as local date + time in this zone.
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
+CELERY_TIMEZONE = TIME_ZONE  # beat's crontab hours (CELERY_BEAT_SCHEDULE) are the clinic's wall clock too
 # Spectrum speaks one language (US English). Django's translation machinery would still run on every
 # template variable, number and URL reversed; turn it on with the first translation.
 USE_I18N = False

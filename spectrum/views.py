@@ -33,8 +33,12 @@ def health(request: HttpRequest) -> JsonResponse:
     """Liveness and readiness for load balancers and Docker: no authentication, no PHI.
 
     Names each dependency that is down. Without the database Spectrum cannot serve (503); without the
-    cache it serves degraded (200, ``"status": "degraded"``, see ``spectrum.outages``).
+    cache it serves degraded (200, ``"status": "degraded"``, see ``spectrum.outages``). The task queue:
+    ``broker`` (reachable), ``beat`` (its last heartbeat is recent), ``workers`` (the oldest waiting task has
+    not waited too long), with the numbers under ``queue``; any of them failing means degraded.
     """
+    from operations import queue
+
     checks = {"database": "ok", "cache": "ok"}
     try:
         with connection.cursor() as cursor:
@@ -50,9 +54,28 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001  (any cache failure means degraded)
         logger.warning("Health check: cache unreachable")
         checks["cache"] = "error"
+    state = queue.queue_health()
+    problems = state.problems
+    for part in ("broker", "beat", "workers"):
+        checks[part] = "error" if part in problems else "ok"
+    if problems:
+        logger.warning("Health check: task queue degraded (%s)", ", ".join(problems))
+    body: dict[str, Any] = {
+        **checks,
+        "queue": {
+            "waiting": state.broker.waiting,
+            "oldest_waiting_seconds": _rounded(state.broker.oldest_waiting_seconds),
+            "beat_last_ran_seconds_ago": _rounded(state.beat_seconds),
+        },
+    }
     if checks["database"] != "ok":
-        return JsonResponse({"status": "error", **checks}, status=503)
-    return JsonResponse({"status": "ok" if checks["cache"] == "ok" else "degraded", **checks})
+        return JsonResponse({"status": "error", **body}, status=503)
+    degraded = any(value == "error" for value in checks.values())
+    return JsonResponse({"status": "degraded" if degraded else "ok", **body})
+
+
+def _rounded(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds)
 
 
 @login_not_required

@@ -74,6 +74,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_task_queue(tmp_path_factory):
+    """The suite never shares a broker with a developer's `make run` (the .queue folder) or with Redis: its
+    own empty folder broker. Tests that run real workers switch to Redis (tests/operations/test_task_queue.py)."""
+    from spectrum.celery import app
+
+    folder = tmp_path_factory.mktemp("queue")
+    for name in ("messages", "control"):
+        (folder / name).mkdir()
+    # The app reads Django's settings with the CELERY_ namespace: its keys carry the prefix.
+    app.conf.update(
+        CELERY_BROKER_URL="filesystem://",
+        CELERY_BROKER_TRANSPORT_OPTIONS={
+            "data_folder_in": str(folder / "messages"),
+            "data_folder_out": str(folder / "messages"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+        },
+    )
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -138,6 +138,8 @@ for _model in (
     "axes_accessfailurelog", "axes_accesslog", "accounts_apikey", "scheduling_appointment", "scheduling_appointmentseries",
     "scheduling_closedday", "scheduling_servicetype", "token_blacklist_blacklistedtoken",
     "token_blacklist_outstandingtoken",
+    # The task queue's records: job names, times, counts and errors (tasks raise identifiers, never PHI).
+    "operations_scheduledrun", "operations_taskcount", "operations_taskfailure",
 ):  # fmt: skip
     for _view in ("add", "change", "changelist", "delete", "history"):
         NOT_PATIENT_RECORDS[f"admin:{_model}_{_view}"] = "admin of a model without patient records"

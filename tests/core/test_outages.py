@@ -78,7 +78,9 @@ def database_down(tmp_path_factory) -> dict:
 def test_without_the_database_health_names_it_with_503(database_down):
     health = database_down["health"]
     assert health["status"] == 503
-    assert json.loads(health["body"]) == {"status": "error", "database": "error", "cache": "ok"}
+    body = json.loads(health["body"])
+    assert (body["status"], body["database"], body["cache"]) == ("error", "error", "ok")
+    assert body["beat"] == "error"  # unknown without the database
 
 
 @pytest.mark.parametrize("request_name", ["login", "page"])
@@ -118,7 +120,8 @@ def redis_down(settings):
 def test_without_redis_health_says_degraded_and_stays_in_service(client, redis_down):
     response = client.get("/health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "degraded", "database": "ok", "cache": "error"}
+    body = response.json()
+    assert (body["status"], body["database"], body["cache"]) == ("degraded", "ok", "error")
 
 
 @pytest.mark.django_db

@@ -99,10 +99,21 @@ def test_csrf_is_enforced_on_login(db):
     assert "This form has expired" in response.content.decode()
 
 
-def test_health_ok(client):
+def test_health_ok(client, db):
+    from operations import queue
+
+    queue.record_heartbeat()  # beat ran just now
     response = client.get("/health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "cache": "ok",
+        "broker": "ok",
+        "beat": "ok",
+        "workers": "ok",
+        "queue": {"waiting": 0, "oldest_waiting_seconds": None, "beat_last_ran_seconds_ago": 0},
+    }
 
 
 def test_health_reports_database_failure_with_503(client, monkeypatch):
