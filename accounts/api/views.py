@@ -1,5 +1,7 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -7,11 +9,16 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
 from accounts import services
-from accounts.api.serializers import MeSerializer, UserSerializer
+from accounts.api.serializers import (
+    MeSerializer,
+    UnlockResultSerializer,
+    UnlockUserInputSerializer,
+    UserSerializer,
+)
 from accounts.filters import UserFilter
 from accounts.lockout import AccountLocked, reset_account_attempts
 from accounts.models import User
-from accounts.permissions import IsAuthenticatedActive, UserPermissions
+from accounts.permissions import IsAuthenticatedActive, UserPermissions, can_unlock_users
 from accounts.tokens import SignInRefreshToken
 from audit import services as audit
 from spectrum.api import LoginRateThrottle
@@ -88,7 +95,11 @@ class UserViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Staff accounts, for administrators. Deactivate with ``is_active: false``; users are never deleted."""
+    """Staff accounts, for administrators. Deactivate with ``is_active: false``; users are never deleted.
+
+    Creating a user sends them an invitation by email (``INVITATION_EXPIRY_HOURS``); they set their own
+    password. No request takes a password.
+    """
 
     serializer_class = UserSerializer
     permission_classes = [UserPermissions]
@@ -97,10 +108,33 @@ class UserViewSet(
     ordering = ["full_name", "email"]
 
     def get_queryset(self):
-        return User.objects.order_by(*self.ordering)
+        return User.objects.select_related("invitation").order_by(*self.ordering)
 
     def perform_create(self, serializer: UserSerializer) -> None:
-        serializer.instance = services.create_user(actor=self.request.user, **serializer.validated_data)
+        data = serializer.validated_data
+        try:
+            invitation = services.invite_user(
+                email=data["email"],
+                full_name=data.get("full_name", ""),
+                role=data["role"],
+                actor=self.request.user,
+                base_url=self.request.build_absolute_uri("/"),
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        serializer.instance = invitation.user
+
+    @extend_schema(request=UnlockUserInputSerializer, responses=UnlockResultSerializer)
+    @action(detail=True, methods=["post"])
+    def unlock(self, request: Request, pk: str | None = None) -> Response:
+        """Clear this user's sign-in lockout (theirs only), with a ``reason`` for the audit trail."""
+        if not can_unlock_users(request.user):
+            self.permission_denied(request)
+        user = self.get_object()
+        data = UnlockUserInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cleared = services.unlock_user(user=user, actor=request.user, reason=data.validated_data["reason"])
+        return Response({"cleared": cleared})
 
     def perform_update(self, serializer: UserSerializer) -> None:
         serializer.instance = services.update_user(
