@@ -44,6 +44,12 @@ class InviteUserForm(SafeTextFormMixin, forms.Form):
     email = forms.EmailField(label="Email")
     role = forms.ChoiceField(label="Role", choices=Role.choices)
 
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError("A user with this email already exists.")
+        return email
+
 
 class UnlockForm(SafeTextFormMixin, forms.Form):
     reason = forms.CharField(

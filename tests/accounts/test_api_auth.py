@@ -186,14 +186,18 @@ def test_create_user_errors_are_per_field(api_client_for, admin_user, staff_user
     assert response.status_code == 400
     body = response.json()
     assert "role" in body
-    response = api_client_for(admin_user).post(USERS, {"email": staff_user.email.upper(), "role": "staff"}, format="json")
+    response = api_client_for(admin_user).post(
+        USERS, {"email": staff_user.email.upper(), "role": "staff"}, format="json"
+    )
     body = response.json()
     assert body["email"] == ["A user with this email already exists."]
 
 
 def test_api_refuses_a_password_from_an_administrator(api_client_for, admin_user, staff_user):
     client = api_client_for(admin_user)
-    response = client.post(USERS, {"email": "p@clinic.test", "role": "staff", "password": "Abcdefgh-1234"}, format="json")
+    response = client.post(
+        USERS, {"email": "p@clinic.test", "role": "staff", "password": "Abcdefgh-1234"}, format="json"
+    )
     assert response.status_code == 400
     assert "password" in response.json()
     assert not User.objects.filter(email="p@clinic.test").exists()

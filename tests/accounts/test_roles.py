@@ -1,6 +1,6 @@
 import pytest
-from django.core import mail
 from django.contrib.auth.models import Group
+from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 

@@ -55,7 +55,7 @@ def change_password_on_the_page(client, user, password):
 
 
 def change_password_by_reset_link(user):
-    """"Forgot your password?": the emailed link's page (administrators no longer set passwords)."""
+    """ "Forgot your password?": the emailed link's page (administrators no longer set passwords)."""
     from django.contrib.auth.tokens import default_token_generator
     from django.test import Client
     from django.utils.encoding import force_bytes
