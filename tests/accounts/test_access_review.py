@@ -43,7 +43,9 @@ def opened(admin_user, doctor_user, nurse_user):
     return {"first": first, "second": second}
 
 
-def test_report_rows_have_role_second_factor_last_sign_in_and_records_opened(opened, admin_user, doctor_user, nurse_user):
+def test_report_rows_have_role_second_factor_last_sign_in_and_records_opened(
+    opened, admin_user, doctor_user, nurse_user
+):
     rows = {row.user.email: row for row in selectors.access_review_rows(selectors.parse_quarter(Q1))}
     assert set(rows) == {admin_user.email, doctor_user.email, nurse_user.email}  # active users only
     assert (rows[doctor_user.email].patients_opened, rows[doctor_user.email].records_opened) == (2, 3)

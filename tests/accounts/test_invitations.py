@@ -148,7 +148,9 @@ def test_wrong_method_is_405(client, admin_user):
     assert client.get("/accounts/invitations/1/resend/").status_code == 405
 
 
-def test_api_creates_a_user_by_invitation_email(api_client_for, admin_user, smtp_server, django_capture_on_commit_callbacks):
+def test_api_creates_a_user_by_invitation_email(
+    api_client_for, admin_user, smtp_server, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client_for(admin_user).post(
             "/api/v1/users/", {"email": "api@clinic.test", "full_name": "Api Person", "role": "staff"}, format="json"
