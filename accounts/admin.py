@@ -51,7 +51,7 @@ class UserAdmin(DjangoUserAdmin):
         return format_html(
             '{} failed sign-ins from {} · <a href="{}">Unlock</a>',
             failures,
-            user.locked_address or "an unknown address",
+            getattr(user, "locked_address", None) or "an unknown address",
             reverse("admin:accounts_user_unlock", args=[user.pk]),
         )
 

@@ -27,6 +27,7 @@ from accounts.middleware import idle_seconds_left
 from accounts.models import Invitation, User, normalize_email
 from audit import services as audit
 from spectrum import ratelimit, spreadsheets
+from spectrum.http import ClinicRequest
 from spectrum.net import client_ip
 
 
@@ -167,7 +168,7 @@ def _require(predicate, request: HttpRequest) -> None:
 
 
 @require_http_methods(["GET", "HEAD"])
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: ClinicRequest) -> HttpResponse:
     """Every user with role, last sign-in, invitation and lockout (with an Unlock form), for administrators."""
     _require(permissions.can_manage_users, request)
     users = list(selectors.users_for_administration())
@@ -184,7 +185,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def invite_user(request: HttpRequest) -> HttpResponse:
+def invite_user(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_invite_users, request)
     form = InviteUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -204,7 +205,7 @@ def _invitation(pk: int) -> Invitation:
 
 
 @require_POST
-def resend_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+def resend_invitation(request: ClinicRequest, pk: int) -> HttpResponse:
     _require(permissions.can_invite_users, request)
     invitation = _invitation(pk)
     try:
@@ -217,7 +218,7 @@ def resend_invitation(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+def revoke_invitation(request: ClinicRequest, pk: int) -> HttpResponse:
     _require(permissions.can_invite_users, request)
     invitation = _invitation(pk)
     try:
@@ -230,7 +231,7 @@ def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def unlock_user(request: HttpRequest, pk: int) -> HttpResponse:
+def unlock_user(request: ClinicRequest, pk: int) -> HttpResponse:
     """Clear one user's lockout, with a reason for the audit trail."""
     _require(permissions.can_unlock_users, request)
     user = get_object_or_404(User, pk=pk)
@@ -239,7 +240,8 @@ def unlock_user(request: HttpRequest, pk: int) -> HttpResponse:
         services.unlock_user(user=user, actor=request.user, reason=form.cleaned_data["reason"])
         messages.success(request, f"{user.get_full_name()} is unlocked.")
     else:
-        messages.error(request, f"Not unlocked: {' '.join(form.errors.get('reason', ['check the form.']))}")
+        problems = " ".join(str(error) for error in form.errors.get("reason", ["Check the form."]))
+        messages.error(request, f"Not unlocked: {problems}")
     return redirect("accounts:user-list")
 
 
@@ -252,7 +254,7 @@ def _quarter(request: HttpRequest) -> tuple[QuarterForm, selectors.Quarter | Non
 
 
 @require_http_methods(["GET", "HEAD"])
-def access_review(request: HttpRequest) -> HttpResponse:
+def access_review(request: ClinicRequest) -> HttpResponse:
     """The quarter's access review: every active user, role, second factor, last sign-in, records opened."""
     _require(permissions.can_review_access, request)
     form, quarter = _quarter(request)
@@ -268,7 +270,7 @@ ACCESS_REVIEW_COLUMNS = ["email", "name", "role", "second_factor", "last_sign_in
 
 
 @require_GET  # a HEAD would record a download that sent nothing
-def access_review_download(request: HttpRequest) -> HttpResponse:
+def access_review_download(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_review_access, request)
     form, quarter = _quarter(request)
     if quarter is None:
@@ -298,7 +300,7 @@ def access_review_download(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def confirm_access_review(request: HttpRequest) -> HttpResponse:
+def confirm_access_review(request: ClinicRequest) -> HttpResponse:
     _require(permissions.can_review_access, request)
     form = QuarterForm(request.POST)
     if not form.is_valid():
@@ -329,6 +331,6 @@ def session_status(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
-def session_keep_alive(request: HttpRequest) -> JsonResponse:
+def session_keep_alive(request: ClinicRequest) -> JsonResponse:
     """ "Stay signed in" and typing in a form: activity (the idle middleware records it)."""
     return JsonResponse({"remaining": settings.SESSION_IDLE_TIMEOUT, "csrf_token": get_token(request)})
