@@ -108,17 +108,21 @@ def _check_new_user(*, email: str, role: str) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def invite_user(*, email: str, full_name: str, role: str, actor: User | None, base_url: str) -> Invitation:
+def invite_user(
+    *, email: str, full_name: str, role: str, actor: User | None, base_url: str, is_active: bool = True
+) -> Invitation:
     """Create a user without a password and email them a link to set their own (``INVITATION_EXPIRY_HOURS``).
 
     Raises ``ValidationError`` with per-field messages. The email is sent once the transaction commits, so
     a rolled-back invitation sends nothing; an SMTP failure is logged and the invitation can be resent.
+    An account created inactive (``is_active=False``, e.g. someone who starts later) gets no email yet:
+    once it is activated, an administrator resends the invitation.
     """
     email = normalize_email(email)
     errors = _check_new_user(email=email, role=role)
     if errors:
         raise ValidationError(errors)
-    user = User(email=email, full_name=full_name.strip(), role=role)
+    user = User(email=email, full_name=full_name.strip(), role=role, is_active=is_active)
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save()
@@ -131,9 +135,11 @@ def invite_user(*, email: str, full_name: str, role: str, actor: User | None, ba
         created_at=now,
         sent_at=now,
         expires_at=now + datetime.timedelta(hours=settings.INVITATION_EXPIRY_HOURS),
+        times_sent=1 if is_active else 0,
     )
-    audit.record(event="accounts.invitation.sent", target=user, actor=actor, data={"role": role, "resent": False})
-    _send_invitation(invitation, token=token, base_url=base_url)
+    if is_active:
+        audit.record(event="accounts.invitation.sent", target=user, actor=actor, data={"role": role, "resent": False})
+        _send_invitation(invitation, token=token, base_url=base_url)
     return invitation
 
 
@@ -143,6 +149,8 @@ def resend_invitation(*, invitation: Invitation, actor: User, base_url: str) -> 
     invitation = Invitation.objects.select_for_update().select_related("user").get(pk=invitation.pk)
     if not invitation.is_open:
         raise AccountError("This invitation was already accepted or revoked.")
+    if not invitation.user.is_active:
+        raise AccountError("This account is deactivated: activate it before sending the invitation.")
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     invitation.token_hash = _token_hash(token)

@@ -117,6 +117,7 @@ class UserViewSet(
                 email=data["email"],
                 full_name=data.get("full_name", ""),
                 role=data["role"],
+                is_active=data.get("is_active", True),
                 actor=self.request.user,
                 base_url=self.request.build_absolute_uri("/"),
             )

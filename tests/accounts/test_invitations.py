@@ -165,3 +165,24 @@ def test_users_page_lists_pending_invitations(client, invite, admin_user):
     client.force_login(admin_user)
     body = client.get("/accounts/users/").content.decode()
     assert "Pending invitations" in body and "nina@clinic.test" in body and "Invited" in body
+
+
+def test_an_account_created_inactive_gets_its_invitation_once_activated(
+    client, admin_user, smtp_server, django_capture_on_commit_callbacks
+):
+    from accounts import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = services.invite_user(
+            email="later@clinic.test", full_name="Starts Later", role="staff", actor=admin_user,
+            base_url="http://testserver/", is_active=False,
+        )  # fmt: skip
+    assert smtp_server.envelopes == []
+    client.force_login(admin_user)
+    refused = client.post(f"/accounts/invitations/{invitation.pk}/resend/", follow=True)
+    assert "activate it before sending" in refused.content.decode()
+    User.objects.filter(pk=invitation.user.pk).update(is_active=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/accounts/invitations/{invitation.pk}/resend/")
+    assert smtp_server.envelopes[-1].rcpt_tos == ["later@clinic.test"]
+    assert accept(client, last_link(smtp_server)).status_code == 302
