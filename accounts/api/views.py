@@ -1,6 +1,5 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -112,17 +111,15 @@ class UserViewSet(
 
     def perform_create(self, serializer: UserSerializer) -> None:
         data = serializer.validated_data
-        try:
-            invitation = services.invite_user(
-                email=data["email"],
-                full_name=data.get("full_name", ""),
-                role=data["role"],
-                is_active=data.get("is_active", True),
-                actor=self.request.user,
-                base_url=self.request.build_absolute_uri("/"),
-            )
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from None
+        # A ValidationError (email taken) becomes a 400 with per-field messages in spectrum.api's handler.
+        invitation = services.invite_user(
+            email=data["email"],
+            full_name=data.get("full_name", ""),
+            role=data["role"],
+            is_active=data.get("is_active", True),
+            actor=self.request.user,
+            base_url=self.request.build_absolute_uri("/"),
+        )
         serializer.instance = invitation.user
 
     @extend_schema(request=UnlockUserInputSerializer, responses=UnlockResultSerializer)
