@@ -1,7 +1,7 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 
-from accounts.models import Role, User
+from accounts.models import Role, User, normalize_email
 from spectrum.validation import SafeTextFormMixin
 
 
@@ -20,15 +20,60 @@ class LoginForm(AuthenticationForm):
     }
 
 
-class UserCreateForm(SafeTextFormMixin, BaseUserCreationForm):
-    """Admin site: create a user with a role and a password that passes the policy."""
+class UserCreateForm(SafeTextFormMixin, forms.ModelForm):
+    """Admin site: invite a user (name, email, role). There is no password: the user sets their own."""
 
     class Meta:
         model = User
         fields = ("email", "full_name", "role")
 
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError("A user with this email already exists.")
+        return email
 
-class UserEditForm(SafeTextFormMixin, UserChangeForm):
+    def validate_unique(self) -> None:
+        """Checked case-insensitively by ``clean_email`` (and again by the invitation service)."""
+
+
+class InviteUserForm(SafeTextFormMixin, forms.Form):
+    """The administrators' page: who to invite. The user sets their own password from the emailed link."""
+
+    full_name = forms.CharField(label="Full name", max_length=150)
+    email = forms.EmailField(label="Email")
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError("A user with this email already exists.")
+        return email
+
+
+class UnlockForm(SafeTextFormMixin, forms.Form):
+    reason = forms.CharField(
+        label="Reason", max_length=500, help_text="Recorded in the audit trail, e.g. “confirmed by phone”."
+    )
+
+
+class QuarterForm(forms.Form):
+    quarter = forms.RegexField(regex=r"^\d{4}-Q[1-4]$", error_messages={"invalid": "Choose a quarter such as 2026-Q1."})
+
+
+class InvitationPasswordForm(SetPasswordForm):
+    """The invited user's own password (the password policy applies); saved by the invitation service."""
+
+
+class ForgotPasswordForm(PasswordResetForm):
+    """ "Forgot your password?": an email address (``services.request_password_reset`` does the rest)."""
+
+    email = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class UserEditForm(SafeTextFormMixin, forms.ModelForm):
+    """Admin site: name, email, role, active. No password: users set their own (invitation, reset link)."""
+
     class Meta:
         model = User
         fields = ("email", "full_name", "role", "is_active")

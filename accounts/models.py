@@ -89,14 +89,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = normalize_email(self.email)
 
-    # A change to any of these ends the user's API sign-ins (their refresh tokens are revoked).
+    # A change to any of these ends the user's sign-ins: refresh tokens are revoked, sessions deleted.
     CREDENTIAL_FIELDS = ("password", "is_active", "role")
 
     def save(self, *args, **kwargs) -> None:
         """Keep the login normalised and the role's group (which carries the permissions) in step.
 
-        A new password, a deactivation or a role change also revokes every refresh token of the user,
-        whichever path made it (admin site, API, pages, management commands).
+        A new password, a deactivation or a role change also revokes every refresh token of the user and
+        ends their browser sessions, whichever path made it (admin site, API, pages, management commands).
         """
         self.email = normalize_email(self.email)
         self.is_staff = self.role == Role.ADMIN
@@ -110,9 +110,30 @@ class User(AbstractBaseUser, PermissionsMixin):
             if update_fields is None or "role" in update_fields:
                 self.sync_role_group()
             if changes:
+                from accounts.sessions import end_sessions
                 from accounts.tokens import revoke_refresh_tokens
 
                 revoke_refresh_tokens(self, because=changes)
+                # The browser's sign-ins end too, but for the one making this change to their own account
+                # (a new password, an administrator's own role): that request's session stays.
+                sessions = end_sessions(self, keep=self._own_session_key())
+                if sessions:
+                    from audit import services as audit
+
+                    audit.record(
+                        event="accounts.user.sessions_ended",
+                        target=self,
+                        data={"sessions": sessions, "because": changes},
+                    )
+
+    def _own_session_key(self) -> str | None:
+        from audit.context import current_request
+
+        request = current_request.get()
+        session = getattr(request, "session", None)
+        if request is None or session is None or getattr(getattr(request, "user", None), "pk", None) != self.pk:
+            return None
+        return session.session_key
 
     def _credential_changes(self) -> list[str]:
         """What this save changes of the password, the active flag (deactivation) and the role."""
@@ -199,3 +220,64 @@ class APIKey(models.Model):
     def is_usable(self, at: Any = None) -> bool:
         at = at or timezone.now()
         return self.revoked_at is None and self.expires_at > at and self.account.is_active
+
+
+class Invitation(models.Model):
+    """A link that lets an invited user set their own password (administrators never see passwords).
+
+    Only a hash of the token is stored; the link in the email is the only copy of the token. Resending
+    replaces the token and the expiry; accepting or revoking ends it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        EXPIRED = "expired", "Expired"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="invitation")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    times_sent = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.user}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return self.Status.ACCEPTED
+        if self.revoked_at:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet accepted or revoked (it may have expired: then it can be resent)."""
+        return self.accepted_at is None and self.revoked_at is None
+
+
+class AccessReview(models.Model):
+    """An administrator's confirmation that the quarter's list of users and their access is right."""
+
+    period_start = models.DateField(unique=True)
+    period_end = models.DateField()
+    confirmed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(default=timezone.now)
+    active_users = models.PositiveIntegerField(help_text="How many active users the confirmed report listed.")
+
+    class Meta:
+        ordering = ["-period_start"]
+
+    def __str__(self) -> str:
+        return f"Access review {self.period_start:%Y-%m-%d}–{self.period_end:%Y-%m-%d}"

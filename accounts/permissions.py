@@ -536,3 +536,21 @@ class AuthorizationPermissions(PredicatePermission):
     predicates = {
         "read": can_view_authorizations, "create": can_add_authorizations, "change": can_change_authorizations,
     }  # fmt: skip
+
+
+# --- Account lifecycle --------------------------------------------------------------------------------
+
+
+def can_invite_users(user: Actor) -> bool:
+    """Invite users, resend and revoke invitations: whoever manages users (administrators)."""
+    return can_manage_users(user)
+
+
+def can_unlock_users(user: Actor) -> bool:
+    """Clear a user's sign-in lockout: whoever manages users (administrators)."""
+    return can_manage_users(user)
+
+
+def can_review_access(user: Actor) -> bool:
+    """The quarterly access review (page, CSV download, confirmation): whoever manages users."""
+    return can_manage_users(user)

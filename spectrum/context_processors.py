@@ -33,6 +33,7 @@ NAVIGATION = [
         permissions.can_view_authorizations,
     ),
     NavItem("Audit", "audit:event-list", "Who viewed or changed what, and when", permissions.can_view_audit_log),
+    NavItem("Users", "accounts:user-list", "Invitations, lockouts and access reviews", permissions.can_manage_users),
     NavItem("Admin", "admin:index", "Users, roles, lockouts and reference data", permissions.can_use_admin_site),
 ]
 
@@ -68,6 +69,7 @@ def shell(request: HttpRequest) -> dict[str, object]:
         context["navigation"] = SimpleLazyObject(lambda: navigation_for(request))
         context["session_idle_timeout"] = settings.SESSION_IDLE_TIMEOUT
         context["session_idle_minutes"] = max(1, round(settings.SESSION_IDLE_TIMEOUT / 60))
+        context["session_timeout_warning"] = min(settings.SESSION_TIMEOUT_WARNING, settings.SESSION_IDLE_TIMEOUT // 2)
         # Templates show the export links by this predicate (the export view checks it again).
         context["can_export_data"] = SimpleLazyObject(lambda: permissions.can_export_data(user))
     return context

@@ -278,6 +278,19 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE", 12 * 60 * 60)
 # Sessions live in the database only, so signing in and staying signed in work while Redis is down.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Seconds before the idle timeout at which the page offers "Stay signed in" (at most half the timeout).
+SESSION_TIMEOUT_WARNING = env_int("SESSION_TIMEOUT_WARNING", 2 * 60)
+
+# --- Account lifecycle ------------------------------------------------------------------------------
+
+# A "forgot password" link works once, for this many minutes.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_MINUTES", 60) * 60
+# An invitation link works once, for this many hours (it can be resent).
+INVITATION_EXPIRY_HOURS = env_int("INVITATION_EXPIRY_HOURS", 72)
+# Accounts without a sign-in for this many days are deactivated by `manage.py deactivate_inactive_users`.
+ACCOUNT_INACTIVE_DAYS = env_int("ACCOUNT_INACTIVE_DAYS", 90)
+# A quarter's access review is overdue this many days after the quarter ended (shown on the dashboard).
+ACCESS_REVIEW_DUE_DAYS = env_int("ACCESS_REVIEW_DUE_DAYS", 30)
 
 # --- Second factor and re-authentication ------------------------------------------------------------
 
@@ -327,6 +340,9 @@ RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "spectrum.views.rate_limited"
 RATELIMIT_IP_META_KEY = "spectrum.net.client_ip"
 RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10/m")
+# "Forgot password" requests per client address, and emails sent per account (beyond it: same answer, no email).
+RATELIMIT_PASSWORD_RESET = env_str("RATELIMIT_PASSWORD_RESET", "10/h")
+RATELIMIT_PASSWORD_RESET_ACCOUNT = env_str("RATELIMIT_PASSWORD_RESET_ACCOUNT", "3/h")
 RATELIMIT_API_READ = env_str("RATELIMIT_API_READ", "300/m")
 RATELIMIT_API_WRITE = env_str("RATELIMIT_API_WRITE", "60/m")
 # Write limits for bulk clients (integration scripts), per role and per user (by email); a user's own

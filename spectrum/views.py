@@ -18,12 +18,15 @@ logger = logging.getLogger(__name__)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     from accounts import permissions
+    from accounts import selectors as accounts
     from authorizations import selectors as authorizations
     from scheduling import selectors as scheduling
 
     context: dict[str, Any] = {"schedule": scheduling.dashboard(request.user)}
     if permissions.can_view_authorizations(request.user):
         context["authorization_alerts"] = authorizations.alerts(request.user)
+    if permissions.can_review_access(request.user):
+        context["overdue_access_review"] = accounts.overdue_access_review()
     return render(request, "dashboard.html", context)
 
 

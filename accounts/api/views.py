@@ -8,11 +8,17 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
 from accounts import permissions, services
-from accounts.api.serializers import MeSerializer, SecondFactorResetInputSerializer, UserSerializer
+from accounts.api.serializers import (
+    MeSerializer,
+    SecondFactorResetInputSerializer,
+    UnlockResultSerializer,
+    UnlockUserInputSerializer,
+    UserSerializer,
+)
 from accounts.filters import UserFilter
 from accounts.lockout import AccountLocked, reset_account_attempts
 from accounts.models import User
-from accounts.permissions import IsAuthenticatedActive, UserPermissions
+from accounts.permissions import IsAuthenticatedActive, UserPermissions, can_unlock_users
 from accounts.reauth import require_recent_authentication
 from accounts.tokens import SignInRefreshToken
 from audit import services as audit
@@ -90,7 +96,11 @@ class UserViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Staff accounts, for administrators. Deactivate with ``is_active: false``; users are never deleted."""
+    """Staff accounts, for administrators. Deactivate with ``is_active: false``; users are never deleted.
+
+    Creating a user sends them an invitation by email (``INVITATION_EXPIRY_HOURS``); they set their own
+    password. No request takes a password.
+    """
 
     serializer_class = UserSerializer
     permission_classes = [UserPermissions]
@@ -100,7 +110,7 @@ class UserViewSet(
 
     def get_queryset(self):
         # API keys' accounts are not people: they are listed on the API keys page.
-        return User.objects.filter(is_api_key_account=False).order_by(*self.ordering)
+        return User.objects.filter(is_api_key_account=False).select_related("invitation").order_by(*self.ordering)
 
     @extend_schema(
         request=SecondFactorResetInputSerializer,
@@ -120,7 +130,29 @@ class UserViewSet(
         return Response(status=204)
 
     def perform_create(self, serializer: UserSerializer) -> None:
-        serializer.instance = services.create_user(actor=self.request.user, **serializer.validated_data)
+        data = serializer.validated_data
+        # A ValidationError (email taken) becomes a 400 with per-field messages in spectrum.api's handler.
+        invitation = services.invite_user(
+            email=data["email"],
+            full_name=data.get("full_name", ""),
+            role=data["role"],
+            is_active=data.get("is_active", True),
+            actor=self.request.user,
+            base_url=self.request.build_absolute_uri("/"),
+        )
+        serializer.instance = invitation.user
+
+    @extend_schema(request=UnlockUserInputSerializer, responses=UnlockResultSerializer)
+    @action(detail=True, methods=["post"])
+    def unlock(self, request: Request, pk: str | None = None) -> Response:
+        """Clear this user's sign-in lockout (theirs only), with a ``reason`` for the audit trail."""
+        if not can_unlock_users(request.user):
+            self.permission_denied(request)
+        user = self.get_object()
+        data = UnlockUserInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cleared = services.unlock_user(user=user, actor=request.user, reason=data.validated_data["reason"])
+        return Response({"cleared": cleared})
 
     def perform_update(self, serializer: UserSerializer) -> None:
         user, data = serializer.instance, serializer.validated_data

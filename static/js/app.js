@@ -1,4 +1,4 @@
-/* Spectrum shell behaviour: messages, navigation toggle, modals, inactivity sign-out.
+/* Spectrum shell behaviour: messages, navigation toggle, modals.
    Loaded as a file (CSP forbids inline scripts). */
 (function () {
   "use strict";
@@ -70,19 +70,10 @@
     if (open.length) closeModal(open[open.length - 1]);
   });
 
-  // --- Inactivity: leave the page when the server-side session has expired, so no PHI stays on screen. ---
-  var idleSeconds = parseInt(document.body.dataset.idleTimeout || "", 10);
-  var idleTimer = null;
-  function armIdleTimer() {
-    if (!(idleSeconds > 0)) return;
-    clearTimeout(idleTimer);
-    // A little after the server's limit, so the server sees the session as expired and says why.
-    idleTimer = setTimeout(function () { window.location.assign(document.body.dataset.idleUrl || "/"); }, (idleSeconds + 2) * 1000);
-  }
+  // Inactivity (the timeout dialog, keeping unsaved input): static/js/session_timeout.js.
 
   document.addEventListener("DOMContentLoaded", function () {
     wireMessages(document);
-    armIdleTimer();
     var toggle = document.querySelector(".nav-toggle");
     if (toggle) {
       toggle.addEventListener("click", function () {
@@ -92,8 +83,6 @@
       });
     }
   });
-  // Every htmx request is activity the server sees too.
-  document.addEventListener("htmx:afterRequest", armIdleTimer);
   document.addEventListener("htmx:afterSwap", function (event) { wireMessages(event.target); });
   // Messages sent by the server in an HX-Trigger header: {"notify": {"text": "...", "level": "success"}}
   document.addEventListener("notify", function (event) {

@@ -166,36 +166,45 @@ def test_page_size_is_capped_at_200(api_client_for, admin_user):
     assert response.status_code == 200  # capped, not refused
 
 
-def test_admin_creates_user(api_client_for, admin_user):
-    payload = {
-        "email": "New.Nurse@Clinic.test",
-        "full_name": "New Nurse",
-        "role": "nurse",
-        "password": "Valid-Password-99",
-    }
+def test_admin_creates_user_by_invitation_without_a_password(api_client_for, admin_user):
+    payload = {"email": "New.Nurse@Clinic.test", "full_name": "New Nurse", "role": "nurse"}
     response = api_client_for(admin_user).post(USERS, payload, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["email"] == "new.nurse@clinic.test" and body["role"] == "nurse" and "password" not in body
+    assert body["invitation_status"] == "pending"
     user = User.objects.get(email="new.nurse@clinic.test")
-    assert user.check_password("Valid-Password-99")
+    assert not user.has_usable_password()  # the invited user sets it
     assert list(user.groups.values_list("name", flat=True)) == ["nurse"]
     assert AuditEvent.objects.filter(event="accounts.user.created", object_pk=str(user.pk), actor=admin_user).exists()
 
 
 def test_create_user_errors_are_per_field(api_client_for, admin_user, staff_user):
     response = api_client_for(admin_user).post(
-        USERS, {"email": staff_user.email.upper(), "role": "janitor", "password": "short"}, format="json"
+        USERS, {"email": staff_user.email.upper(), "role": "janitor"}, format="json"
     )
     assert response.status_code == 400
     body = response.json()
     assert "role" in body
     response = api_client_for(admin_user).post(
-        USERS, {"email": staff_user.email.upper(), "role": "staff", "password": "short"}, format="json"
+        USERS, {"email": staff_user.email.upper(), "role": "staff"}, format="json"
     )
     body = response.json()
     assert body["email"] == ["A user with this email already exists."]
-    assert any("at least 12 characters" in message for message in body["password"])
+
+
+def test_api_refuses_a_password_from_an_administrator(api_client_for, admin_user, staff_user):
+    client = api_client_for(admin_user)
+    response = client.post(
+        USERS, {"email": "p@clinic.test", "role": "staff", "password": "Abcdefgh-1234"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "password" in response.json()
+    assert not User.objects.filter(email="p@clinic.test").exists()
+    response = client.patch(f"{USERS}{staff_user.pk}/", {"password": "Abcdefgh-1234"}, format="json")
+    assert response.status_code == 400
+    staff_user.refresh_from_db()
+    assert not staff_user.check_password("Abcdefgh-1234")
 
 
 def test_admin_deactivates_user_via_is_active(api_client_for, admin_user, staff_user):

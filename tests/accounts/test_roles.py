@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import Group
+from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -147,15 +148,26 @@ def test_admin_cannot_delete_users_in_admin(client, admin_user, staff_user):
     assert User.objects.filter(pk=staff_user.pk).exists()
 
 
-def test_admin_creates_user_in_admin_with_password_policy(client, admin_user):
+def test_admin_invites_user_in_admin_without_a_password(client, admin_user, django_capture_on_commit_callbacks):
     client.force_login(admin_user)
     url = "/admin/accounts/user/add/"
-    weak = {"email": "new@clinic.test", "full_name": "New", "role": "nurse", "password1": "short", "password2": "short"}
-    response = client.post(url, weak)
+    assert 'type="password"' not in client.get(url).content.decode()
+    taken = {"email": admin_user.email.upper(), "full_name": "Dup", "role": "nurse"}
+    response = client.post(url, taken)
     assert response.status_code == 200
-    assert "at least 12 characters" in response.content.decode()
-    assert not User.objects.filter(email="new@clinic.test").exists()
-    strong = {**weak, "password1": "Quite-Long-Pass-9", "password2": "Quite-Long-Pass-9"}
-    response = client.post(url, strong)
+    assert "A user with this email already exists." in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"email": "new@clinic.test", "full_name": "New", "role": "nurse"})
     assert response.status_code == 302
-    assert User.objects.get(email="new@clinic.test").role == Role.NURSE
+    user = User.objects.get(email="new@clinic.test")
+    assert user.role == Role.NURSE and not user.has_usable_password()
+    assert user.invitation.invited_by == admin_user
+    assert [m.to for m in mail.outbox] == [["new@clinic.test"]]
+
+
+def test_admin_site_has_no_page_that_sets_a_password(client, admin_user, staff_user):
+    client.force_login(admin_user)
+    response = client.get(f"/admin/accounts/user/{staff_user.pk}/password/")
+    assert response.status_code == 403
+    change_page = client.get(f"/admin/accounts/user/{staff_user.pk}/change/").content.decode()
+    assert 'type="password"' not in change_page and f"/user/{staff_user.pk}/password/" not in change_page

@@ -12,7 +12,7 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 NAVIGATION = {
-    Role.ADMIN: ["Dashboard", "Patients", "Calendar", "Authorizations", "Audit", "Admin"],
+    Role.ADMIN: ["Dashboard", "Patients", "Calendar", "Authorizations", "Audit", "Users", "Admin"],
     Role.DOCTOR: ["Dashboard", "Patients", "Calendar", "Authorizations"],
     Role.NURSE: ["Dashboard", "Patients", "Calendar", "Authorizations"],
     Role.STAFF: ["Dashboard", "Patients", "Calendar", "Authorizations"],

@@ -142,7 +142,7 @@ def test_without_redis_api_clients_sign_in_read_and_write(redis_down, admin_user
 
     created = client.post(
         "/api/v1/users/",
-        {"email": "new@clinic.test", "password": "Quite-Long-Pass-9", "role": "nurse"},
+        {"email": "new@clinic.test", "full_name": "New Nurse", "role": "nurse"},
         format="json",
     )
     assert created.status_code == 201
