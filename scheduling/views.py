@@ -11,9 +11,8 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import permissions
 from accounts.permissions import Actor
@@ -22,10 +21,9 @@ from patients import services as patient_services
 from scheduling import rendering, selectors, services
 from scheduling.filters import CalendarFilter, PatientPickerForm, calendar_period
 from scheduling.forms import AppointmentEditForm, AppointmentForm, BookingChoiceForm, CancelSeriesForm, StatusForm
-from scheduling.models import Appointment, AppointmentSeries, ServiceType, clinic_now
+from scheduling.models import Appointment, AppointmentSeries, ServiceType
 from spectrum.exceptions import DomainError
 from spectrum.http import ClinicRequest
-from spectrum.links import url_maker
 
 Status = Appointment.Status
 DAY_PAGE_SIZE = 50
@@ -51,32 +49,7 @@ def get_appointment_for_user(user: Actor, pk: int, *, write: bool = False) -> Ap
 
 
 def _prepare_rows(appointments) -> None:
-    """Work out each row's links and status choices once, in Python: the day view's cost is its rows."""
-    now = clinic_now()
-    status_url = url_maker("scheduling:appointment-status")
-    edit_url = url_maker("scheduling:appointment-edit")
-    patient_url = url_maker("patients:patient-detail")
-    for appointment in appointments:
-        allowed = appointment.statuses_allowed_at(now)
-        appointment.status_url = status_url(appointment.pk)
-        appointment.edit_url = edit_url(appointment.pk)
-        appointment.patient_url = patient_url(appointment.patient_id)
-        # strftime, not the template's |time filter (which localises each call: slow for many rows).
-        appointment.start_label = appointment.start_time.strftime("%I:%M %p").lstrip("0")
-        appointment.end_label = appointment.end_time.strftime("%I:%M %p").lstrip("0")
-        appointment.status_options = format_html_join(
-            "",
-            '<option value="{}"{}{}>{}</option>',
-            (
-                (
-                    value,
-                    " selected" if value == appointment.status else "",
-                    "" if value in allowed else " disabled",
-                    label,
-                )
-                for value, label in Status.choices
-            ),
-        )
+    rendering.prepare_rows(appointments)
 
 
 def _calendar_filters(request: ClinicRequest) -> CalendarFilter:
@@ -362,6 +335,14 @@ def _redirect_after_booking(request: ClinicRequest, day: datetime.date) -> HttpR
     return redirect(url)
 
 
+def _status_saved_text(appointment: Appointment) -> str:
+    """The confirmation of a status change: it names the patient (initial, last name, number) and the time."""
+    return (
+        f"{rendering.initial_and_last(appointment.patient)} ({appointment.patient.patient_number}) "
+        f"at {appointment.start_label}: {appointment.get_status_display()} saved."
+    )
+
+
 @require_POST
 def appointment_status(request: ClinicRequest, pk: int) -> HttpResponse:
     """Change the status inline from the day view (htmx swaps the row) or from a plain form."""
@@ -386,20 +367,20 @@ def appointment_status(request: ClinicRequest, pk: int) -> HttpResponse:
         appointment.refresh_from_db()
         _prepare_rows([appointment])
         response = HttpResponse(
-            rendering.appointment_row(appointment, can_mark=True, csrf_token=get_token(request), error=error)
+            rendering.status_form(appointment, csrf_token=get_token(request), error=error, saved=not error)
         )
         if not error:
-            notice = (
-                {"text": "Status saved. " + " ".join(warnings), "level": "warning"}
-                if warnings
-                else {"text": "Status saved.", "level": "success"}
+            # One confirmation naming the patient, in the page's live region above the list (out of band).
+            text = _status_saved_text(appointment)
+            response.write(
+                rendering.live_region(" ".join([text, *warnings]), level="warning" if warnings else "success")
             )
-            trigger_client_event(response, "notify", notice)
         return response
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, "Status saved.")
+        _prepare_rows([appointment])
+        messages.success(request, _status_saved_text(appointment))
         for line in warnings:
             messages.warning(request, line)
     return redirect(appointment.get_absolute_url())

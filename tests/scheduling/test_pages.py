@@ -100,15 +100,20 @@ def test_unknown_day_is_404(login):
     assert login(Role.STAFF).get("/calendar/2025-02-30/").status_code == 404
 
 
-def test_inline_status_change_returns_the_row(login, staff_user, ind):
+def test_inline_status_change_returns_the_control_and_one_confirmation_naming_the_patient(login, staff_user, ind):
     appointment = make(staff_user, ind, past_weekday(1, weeks_back=2), 10)
+    patient = appointment.patient
     client = login(Role.STAFF)
     url = reverse("scheduling:appointment-status", args=[appointment.pk])
     assert client.get(url).status_code == 405
     response = client.post(url, {"status": "no_show"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
-    assert 'class="status-no_show"' in response.content.decode() and "<html" not in response.content.decode()
-    assert "Status saved." in response["HX-Trigger"]
+    html = response.content.decode()
+    assert 'data-status="no_show"' in html and "<html" not in html
+    # The confirmation replaces the page's one live region (out of band), naming the patient; no header.
+    assert html.count('id="status-live"') == 1 and 'hx-swap-oob="true"' in html
+    assert f"{patient.first_name[0]}. {patient.last_name} ({patient.patient_number}) at 10:00 AM: No-show saved." in html
+    assert "HX-Trigger" not in response
     appointment.refresh_from_db()
     assert appointment.status == "no_show"
 
