@@ -2,6 +2,7 @@ import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -22,6 +23,7 @@ from scheduling import rendering, selectors, services
 from scheduling.filters import CalendarFilter, PatientPickerForm, calendar_period
 from scheduling.forms import AppointmentEditForm, AppointmentForm, BookingChoiceForm, CancelSeriesForm, StatusForm
 from scheduling.models import Appointment, AppointmentSeries, ServiceType
+from spectrum.clinic import clinic_hours
 from spectrum.exceptions import DomainError
 from spectrum.http import ClinicRequest
 
@@ -184,17 +186,22 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
             .select_related("patient", "service_type")
             .order_by("date", "start_time")
         )
-    slots = services.start_times()
-    hours = [slot for slot in slots if slot.minute == 0]
-    grid = []
-    for hour in hours:
-        row = []
-        for day in week:
-            row.append([a for a in appointments if a.date == day and a.start_time.hour == hour.hour])
-        grid.append((hour, row))
+    hours = clinic_hours()
+    lanes, rows = selectors.week_grid(
+        appointments, week, opens=hours.start, closes=hours.end, step=settings.APPOINTMENT_SLOT_MINUTES
+    )
+    day_url = reverse("scheduling:day", kwargs={"day": "0000-00-00"})
+    for appointment in appointments:
+        appointment.name_label = rendering.initial_and_last(appointment.patient)
+        appointment.start_label = appointment.start_time.strftime("%I:%M").lstrip("0")
+        appointment.end_label = appointment.end_time.strftime("%I:%M %p").lstrip("0")
+        appointment.day_url = (
+            day_url.replace("0000-00-00", appointment.date.isoformat()) + f"#appointment-{appointment.pk}"
+        )
     context = {
         "week": week,
-        "grid": grid,
+        "days": list(zip(week, lanes, strict=True)),
+        "rows": rows,
         "clinician": clinician,
         "clinician_choices": selectors.clinicians(),
         "previous": monday - datetime.timedelta(days=7),

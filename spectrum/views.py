@@ -17,13 +17,12 @@ logger = logging.getLogger(__name__)
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from accounts import permissions
-    from authorizations import selectors as authorizations
-    from scheduling import selectors as scheduling
-
     from django.middleware.csrf import get_token
 
+    from accounts import permissions
+    from authorizations import selectors as authorizations
     from scheduling import rendering
+    from scheduling import selectors as scheduling
 
     schedule = scheduling.dashboard(request.user)
     can_mark = schedule is not None and permissions.can_change_appointments(request.user)

@@ -132,7 +132,16 @@ def axe_source() -> str:
             pytest.skip("npm not found: cannot install axe-core")
         AXE_DIR.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--no-save", "--prefix", str(AXE_DIR), f"axe-core@{AXE_VERSION}"],
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                "--prefix",
+                str(AXE_DIR),
+                f"axe-core@{AXE_VERSION}",
+            ],
             check=True,
             capture_output=True,
             timeout=300,

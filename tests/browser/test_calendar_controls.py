@@ -30,8 +30,12 @@ def _today_with_appointments(staff, count: int = 6) -> list[Appointment]:
         service, hour = (psr, 9) if index % 2 == 0 else (ind, (10, 11, 9)[index // 2 % 3])
         made.append(
             services.book_appointment(
-                actor=staff, patient=patient, service_type=service, date=today,
-                start_time=datetime.time(hour, 0), clinician=nurse if service == ind else None,
+                actor=staff,
+                patient=patient,
+                service_type=service,
+                date=today,
+                start_time=datetime.time(hour, 0),
+                clinician=nurse if service == ind else None,
             )  # fmt: skip
         )
     return made
@@ -70,9 +74,7 @@ def test_front_desk_changes_a_status_by_keyboard_and_nothing_is_saved_before_ent
 
     page.keyboard.press("Enter")
     live = page.locator("#status-live")
-    expect(live).to_contain_text(
-        f"R. Alvarez-Montgomery ({target.patient.patient_number}) at 9:00 AM: Attended saved."
-    )
+    expect(live).to_contain_text(f"R. Alvarez-Montgomery ({target.patient.patient_number}) at 9:00 AM: Attended saved.")
     expect(page.locator(f"#appointment-{target.pk}")).to_have_class(re.compile(r"\bstatus-attended\b"))
     # Focus stays on the control just saved; one confirmation, not a pile of messages.
     assert page.evaluate("() => document.activeElement.id") == f"status-{target.pk}"

@@ -112,7 +112,9 @@ def test_inline_status_change_returns_the_control_and_one_confirmation_naming_th
     assert 'data-status="no_show"' in html and "<html" not in html
     # The confirmation replaces the page's one live region (out of band), naming the patient; no header.
     assert html.count('id="status-live"') == 1 and 'hx-swap-oob="true"' in html
-    assert f"{patient.first_name[0]}. {patient.last_name} ({patient.patient_number}) at 10:00 AM: No-show saved." in html
+    assert (
+        f"{patient.first_name[0]}. {patient.last_name} ({patient.patient_number}) at 10:00 AM: No-show saved." in html
+    )
     assert "HX-Trigger" not in response
     appointment.refresh_from_db()
     assert appointment.status == "no_show"
