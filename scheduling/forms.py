@@ -68,6 +68,10 @@ class AppointmentForm(SafeTextFormMixin, forms.Form):
         label="Reason to book despite the conflict", required=False, max_length=300,
         help_text="Only if you must book over a conflict (recorded).",
     )  # fmt: skip
+    # The warning step: authorization warnings are shown before anything is saved; booking needs this ticked.
+    acknowledge_warnings = forms.BooleanField(
+        required=False, label="I have read the authorization warnings above: book anyway"
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -469,6 +469,16 @@ def _split_series(
 # --- Series ----------------------------------------------------------------------------------------------
 
 
+def warnings_before_booking(
+    *, patient: Patient, service_type: ServiceType, date: datetime.date, duration_minutes: int | None = None
+) -> list:
+    """The authorization warnings booking this one appointment would give, before anything is saved."""
+    duration = duration_minutes or service_type.default_duration_minutes
+    return authorization_rules.warnings_for_booking(
+        patient=patient, service_type=service_type, dates=[date], duration_minutes=duration
+    )[date]
+
+
 @dataclass
 class SeriesRequest:
     patient: Patient

@@ -280,10 +280,18 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
         return render(request, template, context)
     form = AppointmentForm(request.POST, user=request.user)
     conflicts = None
+    pending_warnings: list[str] = []
     if form.is_valid():
         data = form.cleaned_data
         try:
-            if form.is_series:
+            # Warn before saving, not after: the form comes back with the warnings and a box to tick.
+            if not data["acknowledge_warnings"]:
+                pending_warnings = _warnings_before_booking(form)
+            if pending_warnings:
+                form.add_error(
+                    "acknowledge_warnings", "Read the authorization warnings, then tick the box to book anyway."
+                )
+            elif form.is_series:
                 series = services.create_series(
                     actor=request.user, request=form.series_request(), override_reason=data["override_reason"]
                 )
@@ -302,7 +310,8 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
                     f"at {appointment.start_time:%I:%M %p}.",
                 )
                 _warn(request, getattr(appointment, "authorization_warnings", []))
-            return _redirect_after_booking(request, data["date"])
+            if not pending_warnings:
+                return _redirect_after_booking(request, data["date"])
         except ValidationError as exc:
             _form_errors(form, exc)
         except services.SchedulingConflict as exc:
@@ -310,9 +319,25 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
             conflicts = exc.conflicts
         except PermissionDenied as exc:
             form.add_error("override_reason", str(exc))
-    context = {"can_book": True, "booking_form": form, "conflicts": conflicts}
+    context = {
+        "can_book": True, "booking_form": form, "conflicts": conflicts, "pending_warnings": pending_warnings,
+    }  # fmt: skip
     template = "scheduling/_booking_form.html" if request.htmx else "scheduling/appointment_new.html"
     return render(request, template, context)
+
+
+def _warnings_before_booking(form: AppointmentForm) -> list[str]:
+    """The authorization warnings the booking would give (one line per kind), computed without saving."""
+    data = form.cleaned_data
+    if form.is_series:
+        occurrences = services.preview_series(form.series_request())
+        warnings = [warning for occ in occurrences if not occ.skipped for warning in occ.warnings]
+    else:
+        warnings = services.warnings_before_booking(
+            patient=data["patient"], service_type=data["service_type"], date=data["date"],
+            duration_minutes=data["duration_minutes"],
+        )  # fmt: skip
+    return summarize_warnings(warnings)
 
 
 def summarize_warnings(warnings: list) -> list[str]:

@@ -44,6 +44,13 @@ def test_staff_books_a_weekly_series_and_marks_attendance_inline(page, screensho
     expect(preview.get_by_role("listitem")).to_have_count(6)
     screenshot(page, "calendar-series-preview")
     dialog.get_by_role("button", name="Book").click()
+    # PSR needs an authorization Maria has not: the warning comes before saving, and booking needs a tick.
+    warnings = dialog.get_by_test_id("booking-warnings")
+    expect(warnings).to_contain_text("No active authorization covers PSR on 6 dates")
+    assert not Appointment.objects.filter(patient=patient).exists()
+    screenshot(page, "calendar-booking-warning-step")
+    dialog.get_by_label("I have read the authorization warnings above: book anyway").check()
+    dialog.get_by_role("button", name="Book").click()
 
     expect(page.locator(".message-success")).to_contain_text("Booked 6 appointments")
     expect(page).to_have_url(re.compile(rf"/calendar/{monday:%Y-%m-%d}/$"))

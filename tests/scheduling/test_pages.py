@@ -145,7 +145,10 @@ def test_read_only_cannot_change_status(login, staff_user, ind):
 def test_booking_form_shows_field_errors_and_conflicts(login, staff_user, patient, ind):
     client = login(Role.STAFF)
     day = next_weekday(1)
-    data = {"patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00"}
+    data = {
+        "patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00",
+        "acknowledge_warnings": "on",  # IND needs an authorization the patient has not: warned, then booked
+    }  # fmt: skip
     response = client.post("/appointments/new/", {**data, "start_time": "07:00"}, headers={"HX-Request": "true"})
     assert "Select a valid choice" in response.content.decode()
     response = client.post("/appointments/new/", data, headers={"HX-Request": "true"})
@@ -172,8 +175,11 @@ def test_booking_without_javascript_is_a_page(login, patient, ind):
     assert "Add appointment" in client.get("/appointments/new/").content.decode()
     response = client.post(
         "/appointments/new/",
-        {"patient": patient.pk, "service_type": ind.pk, "date": next_weekday(1).isoformat(), "start_time": "10:00"},
-    )
+        {
+            "patient": patient.pk, "service_type": ind.pk, "date": next_weekday(1).isoformat(), "start_time": "10:00",
+            "acknowledge_warnings": "on",
+        },
+    )  # fmt: skip
     assert response.status_code == 302
     assert login(Role.READ_ONLY).get("/appointments/new/").status_code == 403
 
