@@ -108,6 +108,27 @@ class CancelSeriesForm(SafeTextFormMixin, forms.Form):
     reason = forms.CharField(required=False, max_length=300)
 
 
+class ClosedDayForm(SafeTextFormMixin, forms.Form):
+    """Close the clinic on a date; a second step confirms cancelling what is booked on it."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), validators=[appointment_date])
+    reason = forms.CharField(max_length=100, help_text="e.g. Christmas Day, staff training.")
+    cancel_appointments = forms.BooleanField(
+        required=False, label="Cancel these appointments as cancelled by the clinic"
+    )
+    # The ids of the appointments the user was shown: if the day changes meanwhile, they are shown again.
+    expected = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_expected(self) -> list[int] | None:
+        value = self.cleaned_data["expected"]
+        if not value:
+            return None
+        try:
+            return [int(part) for part in value.split(",") if part]
+        except ValueError:
+            raise ValidationError("Open the page again: the list of appointments was damaged.") from None
+
+
 class StatusForm(SafeTextFormMixin, forms.Form):
     status = forms.ChoiceField(choices=Appointment.Status.choices)
     reason = forms.CharField(required=False, max_length=300)

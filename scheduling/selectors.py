@@ -274,3 +274,13 @@ def week_grid(
         label_span = min(hour_rows - (minute % 60) // step, len(times) - row) if first_of_hour else 0
         rows.append(WeekRow(datetime.time(minute // 60, minute % 60), label_span, cells))
     return [len(by_day[day]) for day in week], rows
+
+
+def open_appointments_on(date: datetime.date) -> QuerySet[Appointment]:
+    """Every appointment still to happen on ``date`` (scheduled, confirmed, checked in), whoever the patient:
+    what closing the clinic that day would cancel."""
+    return (
+        Appointment.objects.filter(date=date, status__in=Appointment.OPEN_STATUSES)
+        .select_related("patient", "service_type", "clinician")
+        .order_by("start_time", "patient__last_name", "id")
+    )

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import User
+from audit import events as audit_events
 from audit import services as audit
 from authorizations import services as authorization_rules
 from patients.models import Patient
@@ -606,3 +607,83 @@ def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = 
         series.updated_by = actor
         series.save(update_fields=["cancelled_at", "updated_by", "updated_at"])
     return len(future)
+
+
+# --- Closed days -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") -> list[Appointment]:
+    """Cancel, as cancelled by the clinic, every appointment still open on ``closed_day``; one audit entry per
+    appointment (its status change) and one for the closure. Returns the cancelled appointments.
+
+    The one place a closure cancels things: group sessions and cancellation notices hook in here.
+    """
+    if not permissions.can_manage_closed_days(by):
+        raise PermissionDenied("Your role may not close the clinic.")
+    reason = reason or f"Clinic closed: {closed_day.reason}"
+    appointments = list(
+        Appointment.objects.select_for_update()
+        .filter(date=closed_day.date, status__in=Appointment.OPEN_STATUSES)
+        .select_related("patient", "service_type", "clinician")
+        .order_by("start_time", "id")
+    )
+    with audit.acting_as(by):
+        for appointment in appointments:
+            previous = appointment.status
+            appointment.status = Status.CANCELLED_BY_CLINIC
+            appointment.updated_by = by
+            appointment.save(update_fields=["status", "updated_by", "updated_at", "end_time"])
+            _record_status(appointment, from_status=previous, actor=by, reason=reason)
+    audit.record(
+        event=audit_events.CLOSED_DAY_APPOINTMENTS_CANCELLED,
+        target=closed_day,
+        actor=by,
+        action=audit.Action.UPDATE,
+        data={"date": closed_day.date.isoformat(), "cancelled": len(appointments)},
+    )
+    return appointments
+
+
+@transaction.atomic
+def add_closed_day(
+    *,
+    date: datetime.date,
+    reason: str,
+    by: User,
+    cancel_appointments: bool = False,
+    expected: Iterable[int] | None = None,
+) -> tuple[ClosedDay, list[Appointment]]:
+    """Close the clinic on ``date``. Appointments still open that day are never left scheduled silently:
+    unless ``cancel_appointments``, a day with any refuses (ValidationError naming how many); with it, they
+    are cancelled as cancelled by the clinic in the same transaction. ``expected``: the appointment ids the
+    user was shown; if the day changed since, nothing is saved and the user is asked again.
+    """
+    if not permissions.can_manage_closed_days(by):
+        raise PermissionDenied("Your role may not close the clinic.")
+    if ClosedDay.objects.filter(date=date).exists():
+        raise ValidationError({"date": [f"The clinic is already closed on {date:%m/%d/%Y}."]})
+    booked = set(
+        Appointment.objects.select_for_update()
+        .filter(date=date, status__in=Appointment.OPEN_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    if booked and not cancel_appointments:
+        count = len(booked)
+        raise ValidationError(
+            {
+                "cancel_appointments": [
+                    f"{count} appointment{'s are' if count != 1 else ' is'} booked on {date:%m/%d/%Y}: "
+                    "cancel them to close the day."
+                ]
+            }
+        )
+    if cancel_appointments and expected is not None and set(expected) != booked:
+        raise ValidationError(
+            {"cancel_appointments": ["The appointments on this day changed while you were looking: check them again."]}
+        )
+    closed_day = ClosedDay(date=date, reason=reason)
+    with audit.acting_as(by):
+        closed_day.save()
+    cancelled = cancel_for_closed_day(closed_day, by=by) if booked else []
+    return closed_day, cancelled

@@ -21,8 +21,15 @@ from patients import selectors as patient_selectors
 from patients import services as patient_services
 from scheduling import rendering, selectors, services
 from scheduling.filters import CalendarFilter, PatientPickerForm, calendar_period
-from scheduling.forms import AppointmentEditForm, AppointmentForm, BookingChoiceForm, CancelSeriesForm, StatusForm
-from scheduling.models import Appointment, AppointmentSeries, ServiceType
+from scheduling.forms import (
+    AppointmentEditForm,
+    AppointmentForm,
+    BookingChoiceForm,
+    CancelSeriesForm,
+    ClosedDayForm,
+    StatusForm,
+)
+from scheduling.models import Appointment, AppointmentSeries, ClosedDay, ServiceType
 from spectrum.clinic import clinic_hours
 from spectrum.exceptions import DomainError
 from spectrum.http import ClinicRequest
@@ -109,6 +116,7 @@ def calendar_month(request: ClinicRequest) -> HttpResponse:
         "previous": previous,
         "following": following,
         "month_total": sum(day["total"] for day in days),
+        "can_manage_closed_days": permissions.can_manage_closed_days(request.user),
         **_filter_context(request, filters),
         **_booking_context(request, today if (today.year, today.month) == (month.year, month.month) else month),
     }
@@ -469,3 +477,46 @@ def series_cancel(request: ClinicRequest, pk: int) -> HttpResponse:
             f"Series cancelled: {count} future appointment{pluralize(count)} cancelled. Past ones are unchanged.",
         )
     return redirect(series.patient)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def closed_days(request: ClinicRequest) -> HttpResponse:
+    """Upcoming closed days, and closing the clinic on a date: what is booked that day is listed first and
+    cancelled (as cancelled by the clinic) only on confirmation, in the same transaction as the closure."""
+    _require(permissions.can_manage_closed_days(request.user))
+    form = ClosedDayForm(request.POST or None)
+    booked: list[Appointment] = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        booked = list(selectors.open_appointments_on(data["date"]))
+        try:
+            if booked and not data["cancel_appointments"]:
+                # Not an error yet: the first step shows what closing the day would cancel.
+                if data["expected"] is not None:
+                    form.add_error("cancel_appointments", "Tick the box to cancel them, or choose another date.")
+            else:
+                closed_day, cancelled = services.add_closed_day(
+                    date=data["date"], reason=data["reason"], by=request.user,
+                    cancel_appointments=data["cancel_appointments"], expected=data["expected"],
+                )  # fmt: skip
+                count = len(cancelled)
+                messages.success(
+                    request,
+                    f"The clinic is closed on {closed_day.date:%m/%d/%Y} ({closed_day.reason})"
+                    + (f": {count} appointment{pluralize(count)} cancelled by the clinic." if count else "."),
+                )
+                return redirect("scheduling:closed-days")
+        except ValidationError as exc:
+            _form_errors(form, exc)
+            booked = list(selectors.open_appointments_on(data["date"]))
+    if booked:
+        form.data = form.data.copy()
+        form.data["expected"] = ",".join(str(appointment.pk) for appointment in booked)
+        rendering.prepare_rows(booked)
+    today = timezone.localdate()
+    context = {
+        "form": form,
+        "booked": booked,
+        "closed_days": ClosedDay.objects.filter(date__gte=today - datetime.timedelta(days=31)).order_by("date"),
+    }
+    return render(request, "scheduling/closed_days.html", context)
