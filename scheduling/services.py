@@ -540,7 +540,7 @@ def preview_series(request: SeriesRequest) -> list[recurrence.Occurrence]:
         patient=request.patient, service_type=request.service_type, dates=list(slots), duration_minutes=request.duration
     )
     for occ in dates:
-        occ.warnings = warnings.get(occ.date, [])
+        occ.warnings = [] if occ.collided else warnings.get(occ.date, [])
     return dates
 
 
@@ -568,6 +568,10 @@ def create_series(*, actor: User, request: SeriesRequest, override_reason: str =
         count=request.count, until=request.until, skip_dates=[day.isoformat() for day in request.skip_dates],
         created_by=actor, updated_by=actor,
     )  # fmt: skip
+    # What was asked against what is booked: skipped dates and holiday collisions are reported, never lost.
+    series.asked_count = len(dates)
+    series.booked_count = len(booked)
+    series.collisions = [occ for occ in dates if occ.collided]
     with audit.acting_as(actor):
         series.save()
         series.authorization_warnings = warnings

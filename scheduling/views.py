@@ -267,7 +267,12 @@ def appointment_preview(request: ClinicRequest) -> HttpResponse:
                 occurrences = services.preview_series(form.series_request())
             except ValidationError as exc:
                 _form_errors(form, exc)
-    return render(request, "scheduling/_series_preview.html", {"form": form, "occurrences": occurrences})
+    context: dict[str, Any] = {"form": form, "occurrences": occurrences}
+    if occurrences:
+        context["asked"] = len(occurrences)
+        context["to_book"] = sum(1 for occ in occurrences if not occ.skipped)
+        context["collisions"] = sum(1 for occ in occurrences if occ.collided)
+    return render(request, "scheduling/_series_preview.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -303,8 +308,7 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
                 series = services.create_series(
                     actor=request.user, request=form.series_request(), override_reason=data["override_reason"]
                 )
-                count = series.occurrences.count()
-                messages.success(request, f"Booked {count} appointment{pluralize(count)} ({series}).")
+                messages.success(request, series_booked_message(series))
                 _warn(request, getattr(series, "authorization_warnings", []))
             else:
                 appointment = services.book_appointment(
@@ -332,6 +336,20 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
     }  # fmt: skip
     template = "scheduling/_booking_form.html" if request.htmx else "scheduling/appointment_new.html"
     return render(request, template, context)
+
+
+def series_booked_message(series: AppointmentSeries) -> str:
+    """ "Booked 5 of 6 appointments asked (...): Mon 12/28 moved ..." — the count booked against the count asked."""
+    booked, asked = series.booked_count, series.asked_count
+    text = f"Booked {booked} appointment{pluralize(booked)} ({series})."
+    if booked != asked:
+        text = f"Booked {booked} of {asked} appointments asked ({series})."
+        notes = [f"{occ.moved_from:%a %m/%d} {occ.note}" for occ in series.collisions]
+        skipped = asked - booked - len(series.collisions)
+        if skipped:
+            notes.append(f"{skipped} date{pluralize(skipped)} skipped by choice")
+        text += " " + "; ".join(notes) + "."
+    return text
 
 
 def _warnings_before_booking(form: AppointmentForm) -> list[str]:
