@@ -104,8 +104,13 @@ class AppointmentForm(SafeTextFormMixin, forms.Form):
 
 
 class CancelSeriesForm(SafeTextFormMixin, forms.Form):
-    by = forms.ChoiceField(required=False, choices=[("clinic", "Clinic"), ("patient", "Patient")])
-    reason = forms.CharField(required=False, max_length=300)
+    by = forms.ChoiceField(
+        label="Cancelled by", choices=[("clinic", "The clinic"), ("patient", "The patient")], initial="clinic",
+        widget=forms.RadioSelect,
+    )  # fmt: skip
+    reason = forms.CharField(max_length=300, help_text="Kept in each appointment's history.")
+    # How many the user was told would be cancelled: if that changed meanwhile, they are asked again.
+    expected_count = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
 
 class ClosedDayForm(SafeTextFormMixin, forms.Form):

@@ -177,7 +177,17 @@ def patient_schedule(user: Actor, patient: Patient, *, limit: int = 10) -> dict[
     appointments = Appointment.objects.filter(patient=patient).select_related("service_type", "clinician")
     rate = attendance_rate(patient)
     return {
-        "upcoming": list(appointments.not_started(now).order_by("date", "start_time")[:limit]),
+        # Cancelled occurrences are never among "Upcoming": they have their own section.
+        "upcoming": list(
+            appointments.not_started(now)
+            .exclude(status__in=Appointment.CANCELLED_STATUSES)
+            .order_by("date", "start_time")[:limit]
+        ),
+        "cancelled": list(
+            appointments.not_started(now)
+            .filter(status__in=Appointment.CANCELLED_STATUSES)
+            .order_by("date", "start_time")[:limit]
+        ),
         "past": list(appointments.started(now).order_by("-date", "-start_time")[:limit]),
         "attendance_rate": rate,
         "attendance_percent": round(rate * 100) if rate is not None else None,

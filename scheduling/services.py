@@ -588,9 +588,15 @@ def create_series(*, actor: User, request: SeriesRequest, override_reason: str =
     return series
 
 
+def future_occurrences(series: AppointmentSeries):
+    """The occurrences "Cancel future appointments" would cancel: not started and still open."""
+    return series.occurrences.not_started().filter(status__in=Appointment.OPEN_STATUSES).order_by("date", "start_time")
+
+
 @transaction.atomic
-def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = False, reason: str = "") -> int:
+def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = False, reason: str) -> int:
     """Cancel the series' future occurrences (not started, still open); the past and attendance stay.
+    A reason is required (it is kept in each occurrence's status history).
 
     Nothing is deleted. Returns how many occurrences were cancelled.
     """
@@ -598,8 +604,10 @@ def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = 
         raise PermissionDenied("Your role may not cancel series.")
     if series.cancelled_at:
         raise DomainError("This series is already cancelled.")
+    if not reason.strip():
+        raise ValidationError({"reason": ["Give a reason for cancelling the future appointments."]})
     status = Status.CANCELLED_BY_PATIENT if by_patient else Status.CANCELLED_BY_CLINIC
-    future = list(series.occurrences.not_started().filter(status__in=Appointment.OPEN_STATUSES))
+    future = list(future_occurrences(series).select_for_update())
     with audit.acting_as(actor):
         for occurrence in future:
             previous = occurrence.status

@@ -470,31 +470,42 @@ def appointment_edit(request: ClinicRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def series_cancel(request: ClinicRequest, pk: int) -> HttpResponse:
+    """ "Cancel future appointments" of a series: a confirmation page says how many and asks for a reason."""
     _require(permissions.can_change_series(request.user))
-    series = AppointmentSeries.objects.visible_to(request.user).filter(pk=pk).first()
+    series = (
+        AppointmentSeries.objects.visible_to(request.user)
+        .select_related("patient", "service_type")
+        .filter(pk=pk)
+        .first()
+    )
     if series is None:
         raise Http404("No such series.")
-    form = CancelSeriesForm(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
-        return redirect(series.patient)
-    try:
-        count = services.cancel_series(
-            actor=request.user, series=series, by_patient=form.cleaned_data["by"] == "patient",
-            reason=form.cleaned_data["reason"],
-        )  # fmt: skip
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            f"Series cancelled: {count} future appointment{pluralize(count)} cancelled. Past ones are unchanged.",
-        )
-    return redirect(series.patient)
+    future = list(services.future_occurrences(series))
+    form = CancelSeriesForm(request.POST or None, initial={"by": "clinic"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["expected_count"] is not None and data["expected_count"] != len(future):
+            form.add_error(None, "The series changed while you were looking: check the appointments again.")
+        else:
+            try:
+                count = services.cancel_series(
+                    actor=request.user, series=series, by_patient=data["by"] == "patient", reason=data["reason"]
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"Series cancelled: {count} future appointment{pluralize(count)} cancelled. "
+                    "Past ones are unchanged.",
+                )
+                return redirect(series.patient)
+    context = {"series": series, "future": future, "form": form, "expected_count": len(future)}
+    return render(request, "scheduling/series_cancel.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from scheduling import services
-from scheduling.models import Appointment
+from scheduling.models import Appointment, AppointmentStatusChange
 from tests.factories import PatientFactory
 from tests.scheduling.conftest import next_weekday, past_weekday
 
@@ -225,11 +225,33 @@ def test_cancel_series_page_action(login, staff_user, patient, ind):
             frequency="weekly", weekdays=("mon",), count=3,
         ),
     )  # fmt: skip
-    response = login(Role.STAFF).post(
-        reverse("scheduling:series-cancel", args=[series.pk]), {"by": "patient"}, follow=True
-    )
-    assert "Series cancelled: 3 future appointments cancelled." in response.content.decode()
+    client = login(Role.STAFF)
+    url = reverse("scheduling:series-cancel", args=[series.pk])
+    # The confirmation says how many will be cancelled and asks for a reason; nothing changes yet.
+    html = client.get(url).content.decode()
+    assert "3 future appointments will be cancelled." in html and "Cancel 3 appointments" in html
+    assert 'name="reason"' in html and 'name="expected_count" value="3"' in html
+    response = client.post(url, {"by": "patient", "expected_count": "3"})
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert set(series.occurrences.values_list("status", flat=True)) == {"scheduled"}
+    # Told 2, but there are 3: asked again, nothing cancelled.
+    response = client.post(url, {"by": "patient", "reason": "Moved away", "expected_count": "2"})
+    assert "The series changed while you were looking" in response.content.decode()
+    assert set(series.occurrences.values_list("status", flat=True)) == {"scheduled"}
+    response = client.post(url, {"by": "patient", "reason": "Moved away", "expected_count": "3"}, follow=True)
+    html = response.content.decode()
+    assert "Series cancelled: 3 future appointments cancelled." in html
     assert set(series.occurrences.values_list("status", flat=True)) == {"cancelled_by_patient"}
+    assert set(
+        AppointmentStatusChange.objects.filter(
+            appointment__series=series, to_status="cancelled_by_patient"
+        ).values_list("reason", flat=True)
+    ) == {"Moved away"}
+    # The patient page shows them as cancelled, struck through, and never among "Upcoming".
+    upcoming = html.split("<h3>Upcoming</h3>")[1].split("<h3>")[0]
+    assert "None booked." in upcoming
+    cancelled = html.split('data-testid="cancelled-appointments"')[1].split("</ul>")[0]
+    assert cancelled.count("<s>") == 3 and "Cancelled by patient" in cancelled
 
 
 def test_week_view_shows_the_clinicians_slots(login, staff_user, ind, clinician):
