@@ -194,13 +194,25 @@ def patient_schedule(user: Actor, patient: Patient, *, limit: int = 10) -> dict[
     }
 
 
+DASHBOARD_TODAY_LIMIT = 25
+
+
 def dashboard(user: Actor) -> dict[str, Any] | None:
-    """Today's appointments and past ones still unmarked, for the home page."""
+    """For the home page: today's appointments still open (to come or to mark; the first 25 by time, with
+    how many the day has in all) and past ones still unmarked. Constant work however busy the day: the
+    whole day is the day view's (paged)."""
     if not permissions.can_view_schedule(user):
         return None
     visible = appointments_visible_to(user)
+    today = timezone.localdate()
+    todays = visible.filter(date=today)
     return {
-        "today": list(day_appointments(visible, timezone.localdate())),
+        "today": list(
+            day_appointments(todays.filter(status__in=Appointment.OPEN_STATUSES), today)[:DASHBOARD_TODAY_LIMIT]
+        ),
+        "today_total": todays.exclude(status__in=Appointment.CANCELLED_STATUSES).count(),
+        "today_open": todays.filter(status__in=Appointment.OPEN_STATUSES).count(),
+        "today_date": today,
         "unmarked": list(unmarked_past(visible, limit=20)),
     }
 
