@@ -22,8 +22,13 @@ def add(day: datetime.date, count: int, *, status: str = "scheduled") -> None:
     patients = [PatientFactory() for _ in range(count)]
     Appointment.objects.bulk_create(
         Appointment(
-            patient=patient, service_type=ind, date=day, start_time=datetime.time(9 + index % 8, 15 * (index % 4)),
-            duration_minutes=15, end_time=datetime.time(9 + index % 8, 15 * (index % 4) + 14), status=status,
+            patient=patient,
+            service_type=ind,
+            date=day,
+            start_time=datetime.time(9 + index % 8, 15 * (index % 4)),
+            duration_minutes=15,
+            end_time=datetime.time(9 + index % 8, 15 * (index % 4) + 14),
+            status=status,
         )  # fmt: skip
         for index, patient in enumerate(patients)
     )
@@ -62,5 +67,5 @@ def test_dashboard_queries_do_not_grow_and_it_lists_at_most_25_of_today(client, 
     many, html = queries(client, "/")
     assert many == few <= 10
     assert html.count('class="status-select"') == DASHBOARD_TODAY_LIMIT
-    assert "Today’s appointments <span class=\"muted\">(68)</span>" in html
+    assert 'Today’s appointments <span class="muted">(68)</span>' in html
     assert "63 still to come or to mark; the first 25 are below." in html
