@@ -1,6 +1,7 @@
 """The day view and the dashboard under load at 2,000,000 appointments: gunicorn as shipped, wrk, 16 connections.
 
-    # 1. Load (once): 20,000 patients and 2,000,000 appointments (COPY; --method bulk_create) into spectrum_bench_calendar
+    # 1. Load (once) into spectrum_bench_calendar: 20,000 patients, 2,000,000 appointments (COPY;
+    #    --method bulk_create is the slower alternative)
     .venv/bin/python bench/load_calendar.py load --appointments 2000000
     # 2. Serve and load it: the day view (days of this week and last, in rotation) and the dashboard
     .venv/bin/python bench/load_calendar.py run
@@ -109,10 +110,7 @@ def load(args: argparse.Namespace) -> None:
             hour = rng.randint(9, 15)
             start = datetime.time(hour, rng.choice((0, 15, 30, 45)))
             minutes = min(minutes, (17 - hour) * 60 - start.minute)
-            if day >= today or rng.random() < 0.0005:
-                status = "scheduled"
-            else:
-                status = rng.choice(outcome)
+            status = "scheduled" if day >= today or rng.random() < 0.0005 else rng.choice(outcome)
             appointment = Appointment(
                 patient_id=rng.choice(patient_ids), clinician_id=rng.choice(clinicians), service_type_id=service_id,
                 date=day, start_time=start, duration_minutes=minutes, status=status, billing_code=billing,
