@@ -109,30 +109,40 @@ def appointment_rows(appointments, *, can_mark: bool, csrf_token: str) -> SafeSt
     )
 
 
+def status_options(status: str, started: bool) -> SafeString:
+    """The <option>s of a status select: the current one selected, outcomes disabled before the start."""
+    allowed = Appointment.Status.values if started else [
+        value for value in Appointment.Status.values if value not in Appointment.OUTCOME_STATUSES
+    ]  # fmt: skip
+    return format_html_join(
+        "",
+        '<option value="{}"{}{}>{}</option>',
+        (
+            (value, " selected" if value == status else "", "" if value in allowed else " disabled", label)
+            for value, label in Appointment.Status.choices
+        ),
+    )
+
+
 def prepare_rows(appointments) -> None:
-    """Work out each row's links and status choices once, in Python: the day view's cost is its rows."""
+    """Work out each row's links and status choices once, in Python: the day view's cost is its rows.
+
+    The options depend only on (status, started): built once per pair, not once per row.
+    """
     now = clinic_now()
     status_url = url_maker("scheduling:appointment-status")
     edit_url = url_maker("scheduling:appointment-edit")
     patient_url = url_maker("patients:patient-detail")
+    options: dict[tuple[str, bool], SafeString] = {}
     for appointment in appointments:
-        allowed = appointment.statuses_allowed_at(now)
+        started = appointment.has_started(now)
+        key = (appointment.status, started)
+        if key not in options:
+            options[key] = status_options(*key)
+        appointment.status_options = options[key]
         appointment.status_url = status_url(appointment.pk)
         appointment.edit_url = edit_url(appointment.pk)
         appointment.patient_url = patient_url(appointment.patient_id)
         # strftime, not the template's |time filter (which localises each call: slow for many rows).
         appointment.start_label = appointment.start_time.strftime("%I:%M %p").lstrip("0")
         appointment.end_label = appointment.end_time.strftime("%I:%M %p").lstrip("0")
-        appointment.status_options = format_html_join(
-            "",
-            '<option value="{}"{}{}>{}</option>',
-            (
-                (
-                    value,
-                    " selected" if value == appointment.status else "",
-                    "" if value in allowed else " disabled",
-                    label,
-                )
-                for value, label in Appointment.Status.choices
-            ),
-        )
