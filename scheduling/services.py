@@ -635,7 +635,7 @@ def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") 
         raise PermissionDenied("Your role may not close the clinic.")
     reason = reason or f"Clinic closed: {closed_day.reason}"
     appointments = list(
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",))  # the clinician is an outer join: lock the rows only
         .filter(date=closed_day.date, status__in=Appointment.OPEN_STATUSES)
         .select_related("patient", "service_type", "clinician")
         .order_by("start_time", "id")
