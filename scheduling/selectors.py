@@ -286,15 +286,15 @@ def week_grid(
     hour_rows = max(1, 60 // step)
     rows = []
     for row, minute in enumerate(times):
-        cells = []
+        row_cells: list[WeekCell] = []
         for day_index, day in enumerate(week):
             for lane_index in range(len(by_day[day])):
                 if (day_index, lane_index, row) in covered:
                     continue
-                cells.append(starts[(day_index, lane_index)].get(row, WeekCell()))
+                row_cells.append(starts[(day_index, lane_index)].get(row, WeekCell()))
         first_of_hour = minute % 60 == 0 or row == 0
         label_span = min(hour_rows - (minute % 60) // step, len(times) - row) if first_of_hour else 0
-        rows.append(WeekRow(datetime.time(minute // 60, minute % 60), label_span, cells))
+        rows.append(WeekRow(datetime.time(minute // 60, minute % 60), label_span, row_cells))
     return [len(by_day[day]) for day in week], rows
 
 

@@ -340,12 +340,14 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
 
 def series_booked_message(series: AppointmentSeries) -> str:
     """ "Booked 5 of 6 appointments asked (...): Mon 12/28 moved ..." — the count booked against the count asked."""
-    booked, asked = series.booked_count, series.asked_count
+    # Set by services.create_series on the series it returns.
+    booked, asked = getattr(series, "booked_count", 0), getattr(series, "asked_count", 0)
+    collisions = getattr(series, "collisions", [])
     text = f"Booked {booked} appointment{pluralize(booked)} ({series})."
     if booked != asked:
         text = f"Booked {booked} of {asked} appointments asked ({series})."
-        notes = [f"{occ.moved_from:%a %m/%d} {occ.note}" for occ in series.collisions]
-        skipped = asked - booked - len(series.collisions)
+        notes = [f"{occ.moved_from:%a %m/%d} {occ.note}" for occ in collisions]
+        skipped = asked - booked - len(collisions)
         if skipped:
             notes.append(f"{skipped} date{pluralize(skipped)} skipped by choice")
         text += " " + "; ".join(notes) + "."
@@ -397,7 +399,7 @@ def _status_saved_text(appointment: Appointment) -> str:
     """The confirmation of a status change: it names the patient (initial, last name, number) and the time."""
     return (
         f"{rendering.initial_and_last(appointment.patient)} ({appointment.patient.patient_number}) "
-        f"at {appointment.start_label}: {appointment.get_status_display()} saved."
+        f"at {appointment.start_time.strftime('%I:%M %p').lstrip('0')}: {appointment.get_status_display()} saved."
     )
 
 
@@ -539,13 +541,13 @@ def closed_days(request: ClinicRequest) -> HttpResponse:
             _form_errors(form, exc)
             booked = list(selectors.open_appointments_on(data["date"]))
     if booked:
-        form.data = form.data.copy()
-        form.data["expected"] = ",".join(str(appointment.pk) for appointment in booked)
         rendering.prepare_rows(booked)
     today = timezone.localdate()
     context = {
         "form": form,
         "booked": booked,
+        # The ids shown, sent back with the confirmation: if the day changed meanwhile, it is shown again.
+        "expected_ids": ",".join(str(appointment.pk) for appointment in booked),
         "closed_days": ClosedDay.objects.filter(date__gte=today - datetime.timedelta(days=31)).order_by("date"),
     }
     return render(request, "scheduling/closed_days.html", context)

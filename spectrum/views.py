@@ -26,7 +26,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     schedule = scheduling.dashboard(request.user)
     can_mark = schedule is not None and permissions.can_change_appointments(request.user)
-    if can_mark:
+    if schedule is not None and can_mark:
         # The same status control as the day view: saved on an explicit choice, confirmed in one live region.
         rendering.prepare_rows(schedule["today"])
         token = get_token(request)
