@@ -149,6 +149,7 @@ PHI_PATHS: dict[str, str | None] = {
     "/exports/": None,
     "/calendar/": None,
     "/appointments/": None,
+    "/closed-days/": None,
     "/api/v1/appointments/": None,
     "/api/v1/appointment-series/": None,
     "/api/v1/calendar/": None,
@@ -350,6 +351,11 @@ def can_override_conflicts(user: Actor) -> bool:
 def is_bookable_clinician(user: Actor) -> bool:
     """Whether appointments may name ``user`` as their clinician (never an API key's account)."""
     return can_book_appointments(user) and not is_api_key_account(user)
+
+
+def can_manage_closed_days(user: Actor) -> bool:
+    """Close the clinic on a date (and cancel what is booked on it): administrators."""
+    return _granted(user, "scheduling.add_closedday")
 
 
 def can_view_service_types(user: Actor) -> bool:

@@ -30,6 +30,9 @@ PURGED = "audit.auditevent.purged"
 # A compliance report downloaded from the page or written by ``compliance_report``.
 REPORT_EXPORTED = "audit.report.exported"
 
+# Closing the clinic on a day cancelled what was booked on it (``scheduling.services.cancel_for_closed_day``).
+CLOSED_DAY_APPOINTMENTS_CANCELLED = "scheduling.closedday.appointments_cancelled"
+
 # Suffixes of the per-model events written by ``audit.services.record_search`` / ``record_export``.
 SEARCHED = "searched"
 EXPORTED = "exported"

@@ -35,6 +35,8 @@ class Authorization(TimeStampedModel):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         ACTIVE = "active", "Active"
+        # More units booked (scheduled) or used than authorized: not a green "Active".
+        OVER_BOOKED = "over_booked", "Over-booked"
         EXHAUSTED = "exhausted", "Exhausted"
         EXPIRED = "expired", "Expired"
 
@@ -78,6 +80,9 @@ class Authorization(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("authorizations:authorization-edit", args=[self.pk])
+
+    # Statuses under which an approved authorization still covers its window (units may be short).
+    IN_FORCE_STATUSES = (Status.ACTIVE, Status.OVER_BOOKED, Status.EXHAUSTED)
 
     def covers(self, day: datetime.date) -> bool:
         return self.start_date <= day <= self.end_date

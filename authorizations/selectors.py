@@ -16,6 +16,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Ceil, Coalesce
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from accounts import permissions
@@ -63,7 +64,8 @@ def with_usage(
     """Annotate ``units_used``, ``units_scheduled``, ``units_remaining`` and ``status`` (all derived).
 
     Used: attended appointments, plus late cancellations where the payer counts them. Scheduled: booked
-    (still open) appointments from today on. One query whatever the number of rows.
+    (still open) appointments from today on. Over-booked: more units used and scheduled than authorized
+    (see ``is_over_booked``). One query whatever the number of rows.
     """
     today = today or timezone.localdate()
     attended = _unit_sum(Q(status=Appointment.Status.ATTENDED))
@@ -79,6 +81,10 @@ def with_usage(
         status=Case(
             When(approval_date__isnull=True, then=Value(Status.PENDING)),
             When(end_date__lt=today, then=Value(Status.EXPIRED)),
+            When(
+                GreaterThan(F("units_used") + F("units_scheduled"), F("units_authorized")),
+                then=Value(Status.OVER_BOOKED),
+            ),
             When(units_used__gte=F("units_authorized"), then=Value(Status.EXHAUSTED)),
             default=Value(Status.ACTIVE),
         ),
@@ -108,6 +114,7 @@ def alerts(user: Actor) -> list[Authorization]:
         .filter(
             Q(end_date__lte=today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS), end_date__gte=today)
             | Q(units_remaining__lt=Cast(F("units_authorized"), FloatField()) * LOW_UNITS_SHARE)
+            | Q(status=Status.OVER_BOOKED)
         )
         .order_by("end_date")
     )
@@ -123,6 +130,11 @@ def alert_reasons(authorization: Authorization, today: datetime.date) -> list[st
     reasons = []
     if authorization.units_used > authorization.units_authorized:
         reasons.append(f"over-used by {authorization.units_used - authorization.units_authorized} units")
+    elif is_over_booked(authorization):
+        reasons.append(
+            f"over-booked: {authorization.units_used + authorization.units_scheduled} units booked or used "
+            f"of {authorization.units_authorized} authorized"
+        )
     elif authorization.units_remaining < authorization.units_authorized * LOW_UNITS_SHARE:
         reasons.append(f"{authorization.units_remaining} of {authorization.units_authorized} units left")
     if today <= authorization.end_date <= today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS):
@@ -143,3 +155,24 @@ def for_patient(user: Actor, patient: Patient) -> list[Authorization] | None:
     if not permissions.can_view_authorizations(user):
         return None
     return list(listing(user).filter(patient=patient).order_by("-end_date", "-id"))
+
+
+def is_over_booked(authorization: Authorization) -> bool:
+    """More units booked (scheduled) or used than authorized; ``authorization`` comes from ``with_usage``."""
+    return authorization.units_used + authorization.units_scheduled > authorization.units_authorized
+
+
+def over_booked_patients(
+    patient_ids: list[int], *, service_type_id: int, day: datetime.date | None = None
+) -> dict[int, Authorization]:
+    """Of ``patient_ids``, those whose authorization covering ``service_type_id`` on ``day`` is over-booked,
+    with that authorization (annotated as ``with_usage``). One query whatever the number of patients: for
+    rosters and lists that flag the over-booked next to each patient.
+    """
+    day = day or timezone.localdate()
+    rows = with_usage(
+        Authorization.objects.filter(
+            patient_id__in=patient_ids, service_types=service_type_id, start_date__lte=day, end_date__gte=day
+        )
+    ).filter(status=Status.OVER_BOOKED)
+    return {authorization.patient_id: authorization for authorization in rows.order_by("end_date", "id")}

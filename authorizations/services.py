@@ -145,7 +145,7 @@ def warnings_for_booking(
     excluded_units = _excluded_units(list(exclude))
     added: dict[int, int] = {}
     for day in sorted(dates):
-        covering = [a for a in authorizations if a.covers(day) and a.status in (a.Status.ACTIVE, a.Status.EXHAUSTED)]
+        covering = [a for a in authorizations if a.covers(day) and a.status in a.IN_FORCE_STATUSES]
         if not covering:
             earlier = [a for a in authorizations if a.end_date < day and a.approval_date]
             if earlier:

@@ -1,5 +1,9 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
+from scheduling import selectors
 from scheduling.models import Appointment, AppointmentSeries, AppointmentStatusChange, ClosedDay, ServiceType
 from spectrum.validation import SafeTextModelForm
 
@@ -16,9 +20,30 @@ class ServiceTypeAdmin(admin.ModelAdmin):
         return False  # appointments point at it: retire it with "is active" instead
 
 
+class ClosedDayAdminForm(SafeTextModelForm):
+    """A closure on a day with appointments goes through the Closed days page, which lists them and cancels
+    them with the closure (scheduling.services.add_closed_day); the admin never leaves them scheduled."""
+
+    def clean_date(self):
+        date = self.cleaned_data["date"]
+        if date and (self.instance.pk is None or self.instance.date != date):
+            count = selectors.open_appointments_on(date).count()
+            if count:
+                url = reverse("scheduling:closed-days")
+                raise ValidationError(
+                    format_html(
+                        '{} appointment(s) are booked on this day. Close it from the <a href="{}">Closed days '
+                        "page</a>, which lists them and cancels them as cancelled by the clinic.",
+                        count,
+                        url,
+                    )
+                )
+        return date
+
+
 @admin.register(ClosedDay)
 class ClosedDayAdmin(admin.ModelAdmin):
-    form = SafeTextModelForm
+    form = ClosedDayAdminForm
     list_display = ["date", "reason"]
     search_fields = ["reason"]
     date_hierarchy = "date"

@@ -68,6 +68,10 @@ class AppointmentForm(SafeTextFormMixin, forms.Form):
         label="Reason to book despite the conflict", required=False, max_length=300,
         help_text="Only if you must book over a conflict (recorded).",
     )  # fmt: skip
+    # The warning step: authorization warnings are shown before anything is saved; booking needs this ticked.
+    acknowledge_warnings = forms.BooleanField(
+        required=False, label="I have read the authorization warnings above: book anyway"
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,8 +104,34 @@ class AppointmentForm(SafeTextFormMixin, forms.Form):
 
 
 class CancelSeriesForm(SafeTextFormMixin, forms.Form):
-    by = forms.ChoiceField(required=False, choices=[("clinic", "Clinic"), ("patient", "Patient")])
-    reason = forms.CharField(required=False, max_length=300)
+    by = forms.ChoiceField(
+        label="Cancelled by", choices=[("clinic", "The clinic"), ("patient", "The patient")], initial="clinic",
+        widget=forms.RadioSelect,
+    )  # fmt: skip
+    reason = forms.CharField(max_length=300, help_text="Kept in each appointment's history.")
+    # How many the user was told would be cancelled: if that changed meanwhile, they are asked again.
+    expected_count = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+
+class ClosedDayForm(SafeTextFormMixin, forms.Form):
+    """Close the clinic on a date; a second step confirms cancelling what is booked on it."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), validators=[appointment_date])
+    reason = forms.CharField(max_length=100, help_text="e.g. Christmas Day, staff training.")
+    cancel_appointments = forms.BooleanField(
+        required=False, label="Cancel these appointments as cancelled by the clinic"
+    )
+    # The ids of the appointments the user was shown: if the day changes meanwhile, they are shown again.
+    expected = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_expected(self) -> list[int] | None:
+        value = self.cleaned_data["expected"]
+        if not value:
+            return None
+        try:
+            return [int(part) for part in value.split(",") if part]
+        except ValueError:
+            raise ValidationError("Open the page again: the list of appointments was damaged.") from None
 
 
 class StatusForm(SafeTextFormMixin, forms.Form):

@@ -77,6 +77,17 @@ class Occurrence:
     skipped: bool = False
     conflicts: list = field(default_factory=list)
     warnings: list = field(default_factory=list)  # insurance authorization warnings
+    # Moved off a closed day or weekend onto a date the series already has: skipped, and said so.
+    collided: bool = False
+
+    @property
+    def note(self) -> str:
+        """What happened to this date, in words; '' when it is booked where the rule put it."""
+        if self.collided:
+            return f"moved to {self.date:%A %m/%d}, which already has this session: skipped"
+        if self.moved_from:
+            return f"moved from {self.moved_from:%A %m/%d}"
+        return ""
 
 
 def is_open(day: datetime.date, closed_days: set[datetime.date]) -> bool:
@@ -94,6 +105,9 @@ def next_open_day(day: datetime.date, closed_days: set[datetime.date]) -> dateti
 def occurrences(rule: Rule, *, closed_days: set[datetime.date], skip_dates: set[datetime.date]) -> list[Occurrence]:
     """The series' dates: weekend and closed-day dates move to the next open weekday; skipped ones are marked.
 
+    A date that moves onto a date the series already has is kept in the list, skipped and marked
+    ``collided``: nothing is merged or dropped silently, so the count booked can be shown against the count asked.
+
     Raises ValidationError when the rule is invalid or its dates exceed the bounds (a year, 260 dates).
     """
     rule.validate()
@@ -105,11 +119,14 @@ def occurrences(rule: Rule, *, closed_days: set[datetime.date], skip_dates: set[
     if raw[-1] - rule.start_date > MAX_SPAN:
         raise ValidationError({"count": ["A series can run for at most one year: give fewer occurrences."]})
     result: list[Occurrence] = []
-    seen: set[datetime.date] = set()
+    # Dates the rule puts on open days keep them; a date moved onto one of them (or onto another moved
+    # date) is the one skipped, whichever comes first in the calendar.
+    seen: set[datetime.date] = {day for day in raw if is_open(day, closed_days)}
     for day in raw:
         moved = next_open_day(day, closed_days)
-        if moved in seen:
-            continue  # moved onto a date the series already has
+        if moved != day and moved in seen:
+            result.append(Occurrence(date=moved, moved_from=day, skipped=True, collided=True))
+            continue
         seen.add(moved)
         result.append(Occurrence(date=moved, moved_from=day if moved != day else None, skipped=moved in skip_dates))
     return result

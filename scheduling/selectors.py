@@ -3,6 +3,7 @@
 import calendar
 import datetime
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -55,12 +56,18 @@ def month_bounds(year: int, month: int) -> tuple[datetime.date, datetime.date]:
     return datetime.date(year, month, 1), datetime.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def day_state(by_status: dict[str, int], total: int) -> str:
-    """The colour a day gets: "no-show" if anyone did not come, "attended" if all came, else "open"."""
+def day_state(by_status: dict[str, int], total: int, *, is_past: bool = False) -> str:
+    """The colour a day gets: "no-show" if anyone did not come, "attended" if all came, "unmarked" for a
+    past day with attendance still to record, "open" for a day still ahead (or today), else "empty".
+
+    A past no-show day may also have unmarked visits: the month view says so with a count on the day.
+    """
     if by_status.get(Status.NO_SHOW):
         return "no-show"
     if total and by_status.get(Status.ATTENDED, 0) == total:
         return "attended"
+    if is_past and any(by_status.get(status) for status in Appointment.OPEN_STATUSES):
+        return "unmarked"
     return "open" if total else "empty"
 
 
@@ -70,6 +77,7 @@ def month_summary(appointments: QuerySet[Appointment], year: int, month: int) ->
     One aggregate query over (date, status), served by the (date, status) index.
     """
     first, last = month_bounds(year, month)
+    today = timezone.localdate()
     rows = (
         appointments.filter(date__range=(first, last))
         .order_by()
@@ -87,13 +95,15 @@ def month_summary(appointments: QuerySet[Appointment], year: int, month: int) ->
         date = datetime.date(year, month, number)
         info = by_day.get(date, {"by_status": {}, "recurring": 0})
         total = sum(n for status, n in info["by_status"].items() if status not in Appointment.CANCELLED_STATUSES)
+        unmarked = sum(info["by_status"].get(status, 0) for status in Appointment.OPEN_STATUSES) if date < today else 0
         days.append(
             {
                 "date": date,
                 "total": total,
                 "by_status": info["by_status"],
                 "recurring": info["recurring"],
-                "state": day_state(info["by_status"], total),
+                "unmarked": unmarked,
+                "state": day_state(info["by_status"], total, is_past=date < today),
             }
         )
     return days
@@ -169,19 +179,132 @@ def patient_schedule(user: Actor, patient: Patient, *, limit: int = 10) -> dict[
     appointments = Appointment.objects.filter(patient=patient).select_related("service_type", "clinician")
     rate = attendance_rate(patient)
     return {
-        "upcoming": list(appointments.not_started(now).order_by("date", "start_time")[:limit]),
+        # Cancelled occurrences are never among "Upcoming": they have their own section.
+        "upcoming": list(
+            appointments.not_started(now)
+            .exclude(status__in=Appointment.CANCELLED_STATUSES)
+            .order_by("date", "start_time")[:limit]
+        ),
+        "cancelled": list(
+            appointments.not_started(now)
+            .filter(status__in=Appointment.CANCELLED_STATUSES)
+            .order_by("date", "start_time")[:limit]
+        ),
         "past": list(appointments.started(now).order_by("-date", "-start_time")[:limit]),
         "attendance_rate": rate,
         "attendance_percent": round(rate * 100) if rate is not None else None,
     }
 
 
+DASHBOARD_TODAY_LIMIT = 25
+
+
 def dashboard(user: Actor) -> dict[str, Any] | None:
-    """Today's appointments and past ones still unmarked, for the home page."""
+    """For the home page: today's appointments still open (to come or to mark; the first 25 by time, with
+    how many the day has in all) and past ones still unmarked. Constant work however busy the day: the
+    whole day is the day view's (paged)."""
     if not permissions.can_view_schedule(user):
         return None
     visible = appointments_visible_to(user)
+    today = timezone.localdate()
+    todays = visible.filter(date=today)
     return {
-        "today": list(day_appointments(visible, timezone.localdate())),
+        "today": list(
+            day_appointments(todays.filter(status__in=Appointment.OPEN_STATUSES), today)[:DASHBOARD_TODAY_LIMIT]
+        ),
+        "today_total": todays.exclude(status__in=Appointment.CANCELLED_STATUSES).count(),
+        "today_open": todays.filter(status__in=Appointment.OPEN_STATUSES).count(),
+        "today_date": today,
         "unmarked": list(unmarked_past(visible, limit=20)),
     }
+
+
+@dataclass
+class WeekCell:
+    """One cell of the week grid: an appointment spanning ``rowspan`` rows, or an empty slot (appointment None)."""
+
+    appointment: Appointment | None = None
+    rowspan: int = 1
+
+
+@dataclass
+class WeekRow:
+    time: datetime.time
+    hour_rowspan: int  # > 0 on the first row of an hour: its label spans the hour's rows
+    cells: list[WeekCell]
+
+
+def _lanes(appointments: list[Appointment]) -> list[list[Appointment]]:
+    """Overlapping appointments side by side: each lane holds appointments that do not overlap (greedy)."""
+    lanes: list[list[Appointment]] = []
+    for appointment in sorted(appointments, key=lambda a: (a.start_time, a.end_time, a.pk)):
+        for lane in lanes:
+            if lane[-1].end_time <= appointment.start_time:
+                lane.append(appointment)
+                break
+        else:
+            lanes.append([appointment])
+    return lanes or [[]]
+
+
+def week_grid(
+    appointments: list[Appointment],
+    week: list[datetime.date],
+    *,
+    opens: datetime.time,
+    closes: datetime.time,
+    step: int,
+) -> tuple[list[int], list[WeekRow]]:
+    """The week as table rows of ``step`` minutes: each appointment is one cell spanning its rows (a 3-hour
+    PSR block covers 9–12), overlapping ones in lanes side by side. Returns the lanes per day and the rows.
+    """
+    start = opens.hour * 60 + opens.minute
+    end = closes.hour * 60 + closes.minute
+    times = list(range(start, end, step))
+    row_of = {minute: index for index, minute in enumerate(times)}
+
+    def first_row(appointment: Appointment) -> int:
+        minute = appointment.start_time.hour * 60 + appointment.start_time.minute
+        return row_of.get(max(start, minute - (minute - start) % step), 0)
+
+    def span(appointment: Appointment, row: int) -> int:
+        finish = appointment.end_time.hour * 60 + appointment.end_time.minute
+        rows = -(-(min(finish, end) - times[row]) // step)  # ceiling
+        return max(1, min(rows, len(times) - row))
+
+    by_day = {day: _lanes([a for a in appointments if a.date == day]) for day in week}
+    # starts[(day index, lane)][row] = appointment; covered rows are left out of the table.
+    starts: dict[tuple[int, int], dict[int, WeekCell]] = {}
+    covered: set[tuple[int, int, int]] = set()
+    for day_index, day in enumerate(week):
+        for lane_index, lane in enumerate(by_day[day]):
+            cells = starts.setdefault((day_index, lane_index), {})
+            for appointment in lane:
+                row = first_row(appointment)
+                if (day_index, lane_index, row) in covered or row in cells:
+                    continue  # outside clinic hours and clipped onto a taken row: shown on the day view
+                cells[row] = WeekCell(appointment, span(appointment, row))
+                covered |= {(day_index, lane_index, r) for r in range(row + 1, row + cells[row].rowspan)}
+    hour_rows = max(1, 60 // step)
+    rows = []
+    for row, minute in enumerate(times):
+        row_cells: list[WeekCell] = []
+        for day_index, day in enumerate(week):
+            for lane_index in range(len(by_day[day])):
+                if (day_index, lane_index, row) in covered:
+                    continue
+                row_cells.append(starts[(day_index, lane_index)].get(row, WeekCell()))
+        first_of_hour = minute % 60 == 0 or row == 0
+        label_span = min(hour_rows - (minute % 60) // step, len(times) - row) if first_of_hour else 0
+        rows.append(WeekRow(datetime.time(minute // 60, minute % 60), label_span, row_cells))
+    return [len(by_day[day]) for day in week], rows
+
+
+def open_appointments_on(date: datetime.date) -> QuerySet[Appointment]:
+    """Every appointment still to happen on ``date`` (scheduled, confirmed, checked in), whoever the patient:
+    what closing the clinic that day would cancel."""
+    return (
+        Appointment.objects.filter(date=date, status__in=Appointment.OPEN_STATUSES)
+        .select_related("patient", "service_type", "clinician")
+        .order_by("start_time", "patient__last_name", "id")
+    )

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import User
+from audit import events as audit_events
 from audit import services as audit
 from authorizations import services as authorization_rules
 from patients.models import Patient
@@ -469,6 +470,16 @@ def _split_series(
 # --- Series ----------------------------------------------------------------------------------------------
 
 
+def warnings_before_booking(
+    *, patient: Patient, service_type: ServiceType, date: datetime.date, duration_minutes: int | None = None
+) -> list:
+    """The authorization warnings booking this one appointment would give, before anything is saved."""
+    duration = duration_minutes or service_type.default_duration_minutes
+    return authorization_rules.warnings_for_booking(
+        patient=patient, service_type=service_type, dates=[date], duration_minutes=duration
+    )[date]
+
+
 @dataclass
 class SeriesRequest:
     patient: Patient
@@ -529,7 +540,7 @@ def preview_series(request: SeriesRequest) -> list[recurrence.Occurrence]:
         patient=request.patient, service_type=request.service_type, dates=list(slots), duration_minutes=request.duration
     )
     for occ in dates:
-        occ.warnings = warnings.get(occ.date, [])
+        occ.warnings = [] if occ.collided else warnings.get(occ.date, [])
     return dates
 
 
@@ -557,6 +568,10 @@ def create_series(*, actor: User, request: SeriesRequest, override_reason: str =
         count=request.count, until=request.until, skip_dates=[day.isoformat() for day in request.skip_dates],
         created_by=actor, updated_by=actor,
     )  # fmt: skip
+    # What was asked against what is booked: skipped dates and holiday collisions are reported, never lost.
+    series.asked_count = len(dates)
+    series.booked_count = len(booked)
+    series.collisions = [occ for occ in dates if occ.collided]
     with audit.acting_as(actor):
         series.save()
         series.authorization_warnings = warnings
@@ -573,9 +588,15 @@ def create_series(*, actor: User, request: SeriesRequest, override_reason: str =
     return series
 
 
+def future_occurrences(series: AppointmentSeries):
+    """The occurrences "Cancel future appointments" would cancel: not started and still open."""
+    return series.occurrences.not_started().filter(status__in=Appointment.OPEN_STATUSES).order_by("date", "start_time")
+
+
 @transaction.atomic
-def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = False, reason: str = "") -> int:
+def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = False, reason: str) -> int:
     """Cancel the series' future occurrences (not started, still open); the past and attendance stay.
+    A reason is required (it is kept in each occurrence's status history).
 
     Nothing is deleted. Returns how many occurrences were cancelled.
     """
@@ -583,8 +604,10 @@ def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = 
         raise PermissionDenied("Your role may not cancel series.")
     if series.cancelled_at:
         raise DomainError("This series is already cancelled.")
+    if not reason.strip():
+        raise ValidationError({"reason": ["Give a reason for cancelling the future appointments."]})
     status = Status.CANCELLED_BY_PATIENT if by_patient else Status.CANCELLED_BY_CLINIC
-    future = list(series.occurrences.not_started().filter(status__in=Appointment.OPEN_STATUSES))
+    future = list(future_occurrences(series).select_for_update())
     with audit.acting_as(actor):
         for occurrence in future:
             previous = occurrence.status
@@ -596,3 +619,83 @@ def cancel_series(*, actor: User, series: AppointmentSeries, by_patient: bool = 
         series.updated_by = actor
         series.save(update_fields=["cancelled_at", "updated_by", "updated_at"])
     return len(future)
+
+
+# --- Closed days -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") -> list[Appointment]:
+    """Cancel, as cancelled by the clinic, every appointment still open on ``closed_day``; one audit entry per
+    appointment (its status change) and one for the closure. Returns the cancelled appointments.
+
+    The one place a closure cancels things: group sessions and cancellation notices hook in here.
+    """
+    if not permissions.can_manage_closed_days(by):
+        raise PermissionDenied("Your role may not close the clinic.")
+    reason = reason or f"Clinic closed: {closed_day.reason}"
+    appointments = list(
+        Appointment.objects.select_for_update(of=("self",))  # the clinician is an outer join: lock the rows only
+        .filter(date=closed_day.date, status__in=Appointment.OPEN_STATUSES)
+        .select_related("patient", "service_type", "clinician")
+        .order_by("start_time", "id")
+    )
+    with audit.acting_as(by):
+        for appointment in appointments:
+            previous = appointment.status
+            appointment.status = Status.CANCELLED_BY_CLINIC
+            appointment.updated_by = by
+            appointment.save(update_fields=["status", "updated_by", "updated_at", "end_time"])
+            _record_status(appointment, from_status=previous, actor=by, reason=reason)
+    audit.record(
+        event=audit_events.CLOSED_DAY_APPOINTMENTS_CANCELLED,
+        target=closed_day,
+        actor=by,
+        action=audit.Action.UPDATE,
+        data={"date": closed_day.date.isoformat(), "cancelled": len(appointments)},
+    )
+    return appointments
+
+
+@transaction.atomic
+def add_closed_day(
+    *,
+    date: datetime.date,
+    reason: str,
+    by: User,
+    cancel_appointments: bool = False,
+    expected: Iterable[int] | None = None,
+) -> tuple[ClosedDay, list[Appointment]]:
+    """Close the clinic on ``date``. Appointments still open that day are never left scheduled silently:
+    unless ``cancel_appointments``, a day with any refuses (ValidationError naming how many); with it, they
+    are cancelled as cancelled by the clinic in the same transaction. ``expected``: the appointment ids the
+    user was shown; if the day changed since, nothing is saved and the user is asked again.
+    """
+    if not permissions.can_manage_closed_days(by):
+        raise PermissionDenied("Your role may not close the clinic.")
+    if ClosedDay.objects.filter(date=date).exists():
+        raise ValidationError({"date": [f"The clinic is already closed on {date:%m/%d/%Y}."]})
+    booked = set(
+        Appointment.objects.select_for_update()
+        .filter(date=date, status__in=Appointment.OPEN_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    if booked and not cancel_appointments:
+        count = len(booked)
+        raise ValidationError(
+            {
+                "cancel_appointments": [
+                    f"{count} appointment{'s are' if count != 1 else ' is'} booked on {date:%m/%d/%Y}: "
+                    "cancel them to close the day."
+                ]
+            }
+        )
+    if cancel_appointments and expected is not None and set(expected) != booked:
+        raise ValidationError(
+            {"cancel_appointments": ["The appointments on this day changed while you were looking: check them again."]}
+        )
+    closed_day = ClosedDay(date=date, reason=reason)
+    with audit.acting_as(by):
+        closed_day.save()
+    cancelled = cancel_for_closed_day(closed_day, by=by) if booked else []
+    return closed_day, cancelled

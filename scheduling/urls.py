@@ -14,4 +14,5 @@ urlpatterns = [
     path("appointments/<int:pk>/edit/", views.appointment_edit, name="appointment-edit"),
     path("appointments/<int:pk>/status/", views.appointment_status, name="appointment-status"),
     path("series/<int:pk>/cancel/", views.series_cancel, name="series-cancel"),
+    path("closed-days/", views.closed_days, name="closed-days"),
 ]

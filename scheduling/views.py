@@ -2,6 +2,7 @@ import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -11,9 +12,8 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import permissions
 from accounts.permissions import Actor
@@ -21,11 +21,18 @@ from patients import selectors as patient_selectors
 from patients import services as patient_services
 from scheduling import rendering, selectors, services
 from scheduling.filters import CalendarFilter, PatientPickerForm, calendar_period
-from scheduling.forms import AppointmentEditForm, AppointmentForm, BookingChoiceForm, CancelSeriesForm, StatusForm
-from scheduling.models import Appointment, AppointmentSeries, ServiceType, clinic_now
+from scheduling.forms import (
+    AppointmentEditForm,
+    AppointmentForm,
+    BookingChoiceForm,
+    CancelSeriesForm,
+    ClosedDayForm,
+    StatusForm,
+)
+from scheduling.models import Appointment, AppointmentSeries, ClosedDay, ServiceType
+from spectrum.clinic import clinic_hours
 from spectrum.exceptions import DomainError
 from spectrum.http import ClinicRequest
-from spectrum.links import url_maker
 
 Status = Appointment.Status
 DAY_PAGE_SIZE = 50
@@ -51,32 +58,7 @@ def get_appointment_for_user(user: Actor, pk: int, *, write: bool = False) -> Ap
 
 
 def _prepare_rows(appointments) -> None:
-    """Work out each row's links and status choices once, in Python: the day view's cost is its rows."""
-    now = clinic_now()
-    status_url = url_maker("scheduling:appointment-status")
-    edit_url = url_maker("scheduling:appointment-edit")
-    patient_url = url_maker("patients:patient-detail")
-    for appointment in appointments:
-        allowed = appointment.statuses_allowed_at(now)
-        appointment.status_url = status_url(appointment.pk)
-        appointment.edit_url = edit_url(appointment.pk)
-        appointment.patient_url = patient_url(appointment.patient_id)
-        # strftime, not the template's |time filter (which localises each call: slow for many rows).
-        appointment.start_label = appointment.start_time.strftime("%I:%M %p").lstrip("0")
-        appointment.end_label = appointment.end_time.strftime("%I:%M %p").lstrip("0")
-        appointment.status_options = format_html_join(
-            "",
-            '<option value="{}"{}{}>{}</option>',
-            (
-                (
-                    value,
-                    " selected" if value == appointment.status else "",
-                    "" if value in allowed else " disabled",
-                    label,
-                )
-                for value, label in Status.choices
-            ),
-        )
+    rendering.prepare_rows(appointments)
 
 
 def _calendar_filters(request: ClinicRequest) -> CalendarFilter:
@@ -134,6 +116,7 @@ def calendar_month(request: ClinicRequest) -> HttpResponse:
         "previous": previous,
         "following": following,
         "month_total": sum(day["total"] for day in days),
+        "can_manage_closed_days": permissions.can_manage_closed_days(request.user),
         **_filter_context(request, filters),
         **_booking_context(request, today if (today.year, today.month) == (month.year, month.month) else month),
     }
@@ -211,17 +194,22 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
             .select_related("patient", "service_type")
             .order_by("date", "start_time")
         )
-    slots = services.start_times()
-    hours = [slot for slot in slots if slot.minute == 0]
-    grid = []
-    for hour in hours:
-        row = []
-        for day in week:
-            row.append([a for a in appointments if a.date == day and a.start_time.hour == hour.hour])
-        grid.append((hour, row))
+    hours = clinic_hours()
+    lanes, rows = selectors.week_grid(
+        appointments, week, opens=hours.start, closes=hours.end, step=settings.APPOINTMENT_SLOT_MINUTES
+    )
+    day_url = reverse("scheduling:day", kwargs={"day": "0000-00-00"})
+    for appointment in appointments:
+        appointment.name_label = rendering.initial_and_last(appointment.patient)
+        appointment.start_label = appointment.start_time.strftime("%I:%M").lstrip("0")
+        appointment.end_label = appointment.end_time.strftime("%I:%M %p").lstrip("0")
+        appointment.day_url = (
+            day_url.replace("0000-00-00", appointment.date.isoformat()) + f"#appointment-{appointment.pk}"
+        )
     context = {
         "week": week,
-        "grid": grid,
+        "days": list(zip(week, lanes, strict=True)),
+        "rows": rows,
         "clinician": clinician,
         "clinician_choices": selectors.clinicians(),
         "previous": monday - datetime.timedelta(days=7),
@@ -279,7 +267,12 @@ def appointment_preview(request: ClinicRequest) -> HttpResponse:
                 occurrences = services.preview_series(form.series_request())
             except ValidationError as exc:
                 _form_errors(form, exc)
-    return render(request, "scheduling/_series_preview.html", {"form": form, "occurrences": occurrences})
+    context: dict[str, Any] = {"form": form, "occurrences": occurrences}
+    if occurrences:
+        context["asked"] = len(occurrences)
+        context["to_book"] = sum(1 for occ in occurrences if not occ.skipped)
+        context["collisions"] = sum(1 for occ in occurrences if occ.collided)
+    return render(request, "scheduling/_series_preview.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -300,15 +293,22 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
         return render(request, template, context)
     form = AppointmentForm(request.POST, user=request.user)
     conflicts = None
+    pending_warnings: list[str] = []
     if form.is_valid():
         data = form.cleaned_data
         try:
-            if form.is_series:
+            # Warn before saving, not after: the form comes back with the warnings and a box to tick.
+            if not data["acknowledge_warnings"]:
+                pending_warnings = _warnings_before_booking(form)
+            if pending_warnings:
+                form.add_error(
+                    "acknowledge_warnings", "Read the authorization warnings, then tick the box to book anyway."
+                )
+            elif form.is_series:
                 series = services.create_series(
                     actor=request.user, request=form.series_request(), override_reason=data["override_reason"]
                 )
-                count = series.occurrences.count()
-                messages.success(request, f"Booked {count} appointment{pluralize(count)} ({series}).")
+                messages.success(request, series_booked_message(series))
                 _warn(request, getattr(series, "authorization_warnings", []))
             else:
                 appointment = services.book_appointment(
@@ -322,7 +322,8 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
                     f"at {appointment.start_time:%I:%M %p}.",
                 )
                 _warn(request, getattr(appointment, "authorization_warnings", []))
-            return _redirect_after_booking(request, data["date"])
+            if not pending_warnings:
+                return _redirect_after_booking(request, data["date"])
         except ValidationError as exc:
             _form_errors(form, exc)
         except services.SchedulingConflict as exc:
@@ -330,9 +331,41 @@ def appointment_create(request: ClinicRequest) -> HttpResponse:
             conflicts = exc.conflicts
         except PermissionDenied as exc:
             form.add_error("override_reason", str(exc))
-    context = {"can_book": True, "booking_form": form, "conflicts": conflicts}
+    context = {
+        "can_book": True, "booking_form": form, "conflicts": conflicts, "pending_warnings": pending_warnings,
+    }  # fmt: skip
     template = "scheduling/_booking_form.html" if request.htmx else "scheduling/appointment_new.html"
     return render(request, template, context)
+
+
+def series_booked_message(series: AppointmentSeries) -> str:
+    """ "Booked 5 of 6 appointments asked (...): Mon 12/28 moved ..." — the count booked against the count asked."""
+    # Set by services.create_series on the series it returns.
+    booked, asked = getattr(series, "booked_count", 0), getattr(series, "asked_count", 0)
+    collisions = getattr(series, "collisions", [])
+    text = f"Booked {booked} appointment{pluralize(booked)} ({series})."
+    if booked != asked:
+        text = f"Booked {booked} of {asked} appointments asked ({series})."
+        notes = [f"{occ.moved_from:%a %m/%d} {occ.note}" for occ in collisions]
+        skipped = asked - booked - len(collisions)
+        if skipped:
+            notes.append(f"{skipped} date{pluralize(skipped)} skipped by choice")
+        text += " " + "; ".join(notes) + "."
+    return text
+
+
+def _warnings_before_booking(form: AppointmentForm) -> list[str]:
+    """The authorization warnings the booking would give (one line per kind), computed without saving."""
+    data = form.cleaned_data
+    if form.is_series:
+        occurrences = services.preview_series(form.series_request())
+        warnings = [warning for occ in occurrences if not occ.skipped for warning in occ.warnings]
+    else:
+        warnings = services.warnings_before_booking(
+            patient=data["patient"], service_type=data["service_type"], date=data["date"],
+            duration_minutes=data["duration_minutes"],
+        )  # fmt: skip
+    return summarize_warnings(warnings)
 
 
 def summarize_warnings(warnings: list) -> list[str]:
@@ -362,6 +395,14 @@ def _redirect_after_booking(request: ClinicRequest, day: datetime.date) -> HttpR
     return redirect(url)
 
 
+def _status_saved_text(appointment: Appointment) -> str:
+    """The confirmation of a status change: it names the patient (initial, last name, number) and the time."""
+    return (
+        f"{rendering.initial_and_last(appointment.patient)} ({appointment.patient.patient_number}) "
+        f"at {appointment.start_time.strftime('%I:%M %p').lstrip('0')}: {appointment.get_status_display()} saved."
+    )
+
+
 @require_POST
 def appointment_status(request: ClinicRequest, pk: int) -> HttpResponse:
     """Change the status inline from the day view (htmx swaps the row) or from a plain form."""
@@ -386,20 +427,20 @@ def appointment_status(request: ClinicRequest, pk: int) -> HttpResponse:
         appointment.refresh_from_db()
         _prepare_rows([appointment])
         response = HttpResponse(
-            rendering.appointment_row(appointment, can_mark=True, csrf_token=get_token(request), error=error)
+            rendering.status_form(appointment, csrf_token=get_token(request), error=error, saved=not error)
         )
         if not error:
-            notice = (
-                {"text": "Status saved. " + " ".join(warnings), "level": "warning"}
-                if warnings
-                else {"text": "Status saved.", "level": "success"}
+            # One confirmation naming the patient, in the page's live region above the list (out of band).
+            text = _status_saved_text(appointment)
+            response.write(
+                rendering.live_region(" ".join([text, *warnings]), level="warning" if warnings else "success")
             )
-            trigger_client_event(response, "notify", notice)
         return response
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, "Status saved.")
+        _prepare_rows([appointment])
+        messages.success(request, _status_saved_text(appointment))
         for line in warnings:
             messages.warning(request, line)
     return redirect(appointment.get_absolute_url())
@@ -431,28 +472,82 @@ def appointment_edit(request: ClinicRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def series_cancel(request: ClinicRequest, pk: int) -> HttpResponse:
+    """ "Cancel future appointments" of a series: a confirmation page says how many and asks for a reason."""
     _require(permissions.can_change_series(request.user))
-    series = AppointmentSeries.objects.visible_to(request.user).filter(pk=pk).first()
+    series = (
+        AppointmentSeries.objects.visible_to(request.user)
+        .select_related("patient", "service_type")
+        .filter(pk=pk)
+        .first()
+    )
     if series is None:
         raise Http404("No such series.")
-    form = CancelSeriesForm(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
-        return redirect(series.patient)
-    try:
-        count = services.cancel_series(
-            actor=request.user, series=series, by_patient=form.cleaned_data["by"] == "patient",
-            reason=form.cleaned_data["reason"],
-        )  # fmt: skip
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            f"Series cancelled: {count} future appointment{pluralize(count)} cancelled. Past ones are unchanged.",
-        )
-    return redirect(series.patient)
+    future = list(services.future_occurrences(series))
+    form = CancelSeriesForm(request.POST or None, initial={"by": "clinic"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["expected_count"] is not None and data["expected_count"] != len(future):
+            form.add_error(None, "The series changed while you were looking: check the appointments again.")
+        else:
+            try:
+                count = services.cancel_series(
+                    actor=request.user, series=series, by_patient=data["by"] == "patient", reason=data["reason"]
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"Series cancelled: {count} future appointment{pluralize(count)} cancelled. "
+                    "Past ones are unchanged.",
+                )
+                return redirect(series.patient)
+    context = {"series": series, "future": future, "form": form, "expected_count": len(future)}
+    return render(request, "scheduling/series_cancel.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def closed_days(request: ClinicRequest) -> HttpResponse:
+    """Upcoming closed days, and closing the clinic on a date: what is booked that day is listed first and
+    cancelled (as cancelled by the clinic) only on confirmation, in the same transaction as the closure."""
+    _require(permissions.can_manage_closed_days(request.user))
+    form = ClosedDayForm(request.POST or None)
+    booked: list[Appointment] = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        booked = list(selectors.open_appointments_on(data["date"]))
+        try:
+            if booked and not data["cancel_appointments"]:
+                # Not an error yet: the first step shows what closing the day would cancel.
+                if data["expected"] is not None:
+                    form.add_error("cancel_appointments", "Tick the box to cancel them, or choose another date.")
+            else:
+                closed_day, cancelled = services.add_closed_day(
+                    date=data["date"], reason=data["reason"], by=request.user,
+                    cancel_appointments=data["cancel_appointments"], expected=data["expected"],
+                )  # fmt: skip
+                count = len(cancelled)
+                messages.success(
+                    request,
+                    f"The clinic is closed on {closed_day.date:%m/%d/%Y} ({closed_day.reason})"
+                    + (f": {count} appointment{pluralize(count)} cancelled by the clinic." if count else "."),
+                )
+                return redirect("scheduling:closed-days")
+        except ValidationError as exc:
+            _form_errors(form, exc)
+            booked = list(selectors.open_appointments_on(data["date"]))
+    if booked:
+        rendering.prepare_rows(booked)
+    today = timezone.localdate()
+    context = {
+        "form": form,
+        "booked": booked,
+        # The ids shown, sent back with the confirmation: if the day changed meanwhile, it is shown again.
+        "expected_ids": ",".join(str(appointment.pk) for appointment in booked),
+        "closed_days": ClosedDay.objects.filter(date__gte=today - datetime.timedelta(days=31)).order_by("date"),
+    }
+    return render(request, "scheduling/closed_days.html", context)

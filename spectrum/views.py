@@ -17,12 +17,23 @@ logger = logging.getLogger(__name__)
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from django.middleware.csrf import get_token
+
     from accounts import permissions
     from accounts import selectors as accounts
     from authorizations import selectors as authorizations
+    from scheduling import rendering
     from scheduling import selectors as scheduling
 
-    context: dict[str, Any] = {"schedule": scheduling.dashboard(request.user)}
+    schedule = scheduling.dashboard(request.user)
+    can_mark = schedule is not None and permissions.can_change_appointments(request.user)
+    if schedule is not None and can_mark:
+        # The same status control as the day view: saved on an explicit choice, confirmed in one live region.
+        rendering.prepare_rows(schedule["today"])
+        token = get_token(request)
+        for appointment in schedule["today"]:
+            appointment.status_control = rendering.status_form(appointment, csrf_token=token)
+    context: dict[str, Any] = {"schedule": schedule, "can_mark": can_mark}
     if permissions.can_view_authorizations(request.user):
         context["authorization_alerts"] = authorizations.alerts(request.user)
     if permissions.can_review_access(request.user):

@@ -99,14 +99,30 @@ class SeriesSerializer(serializers.ModelSerializer):
     weekdays = serializers.ListField(source="weekday_list", read_only=True)
     occurrences = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
+    asked_count = serializers.SerializerMethodField(
+        help_text="On creation: the dates the rule asked for (null when read later)."
+    )
+    booked_count = serializers.SerializerMethodField(help_text="On creation: the appointments booked.")
+    collisions = serializers.SerializerMethodField(
+        help_text="On creation: dates moved off a closed day onto a date the series already had (skipped)."
+    )
 
     class Meta:
         model = AppointmentSeries
         fields = [
             "id", "patient", "service_type", "clinician", "start_date", "start_time", "duration_minutes",
             "frequency", "interval", "weekdays", "count", "until", "skip_dates", "split_from", "cancelled_at",
-            "created_at", "occurrences", "warnings",
+            "created_at", "occurrences", "warnings", "asked_count", "booked_count", "collisions",
         ]  # fmt: skip
+
+    def get_asked_count(self, series: AppointmentSeries) -> int | None:
+        return getattr(series, "asked_count", None)
+
+    def get_booked_count(self, series: AppointmentSeries) -> int | None:
+        return getattr(series, "booked_count", None)
+
+    def get_collisions(self, series: AppointmentSeries) -> list[dict]:
+        return [occurrence_as_dict(occ) for occ in getattr(series, "collisions", [])]
 
     def get_warnings(self, series: AppointmentSeries) -> list[dict]:
         return [warning.as_dict() for warning in getattr(series, "authorization_warnings", [])]
@@ -128,6 +144,8 @@ def occurrence_as_dict(occurrence) -> dict:
         "date": occurrence.date.isoformat(),
         "moved_from": occurrence.moved_from.isoformat() if occurrence.moved_from else None,
         "skipped": occurrence.skipped,
+        "collided": occurrence.collided,
+        "note": occurrence.note,
         "conflicts": [conflict.as_dict() for conflict in occurrence.conflicts],
         "warnings": [warning.as_dict() for warning in occurrence.warnings],
     }

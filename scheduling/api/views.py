@@ -133,6 +133,8 @@ class AppointmentSeriesViewSet(
         return Response(
             {
                 "count": sum(1 for occ in occurrences if not occ.skipped),
+                "asked": len(occurrences),
+                "collisions": sum(1 for occ in occurrences if occ.collided),
                 "conflicts": sum(1 for occ in occurrences if occ.conflicts and not occ.skipped),
                 "warnings": sum(1 for occ in occurrences if occ.warnings and not occ.skipped),
                 "occurrences": [occurrence_as_dict(occ) for occ in occurrences],

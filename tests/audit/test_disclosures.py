@@ -97,6 +97,7 @@ NOT_PATIENT_RECORDS: dict[str, str] = {
     "scheduling:appointment-edit": "one appointment; changes recorded",
     "scheduling:appointment-status": "POST, one appointment's status; recorded",
     "scheduling:series-cancel": "POST; recorded",
+    "scheduling:closed-days": "appointments of the day being closed, each its own record; closing is recorded",
     "authorizations:authorization-list": "authorizations, each its own record",
     "authorizations:authorization-create": "authorization form; recorded as created",
     "authorizations:authorization-edit": "one authorization; changes recorded",

@@ -87,16 +87,44 @@ def test_blocking_setting_refuses_uncovered_bookings(staff_user, patient, ind):
     assert not Appointment.objects.exists()
 
 
-def test_page_shows_warning_after_booking(client, staff_user, patient, ind):
+def test_page_warns_before_booking_and_books_once_acknowledged(client, staff_user, patient, ind):
     client.force_login(staff_user)
     day = next_weekday(1)
-    response = client.post(
-        "/appointments/new/",
-        {"patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00"},
-        follow=True,
-    )
+    data = {"patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00"}
+    response = client.post("/appointments/new/", data)
+    html = response.content.decode()
+    # The warning step: the form comes back with the warning and a box to tick; nothing is saved yet.
+    assert response.status_code == 200 and 'data-testid="booking-warnings"' in html
+    assert "nothing is booked yet" in html and "No active authorization covers IND" in html
+    assert 'name="acknowledge_warnings"' in html
+    assert not Appointment.objects.exists()
+    response = client.post("/appointments/new/", {**data, "acknowledge_warnings": "on"}, follow=True)
+    assert Appointment.objects.get().date == day
     html = response.content.decode()
     assert "message-warning" in html and "No active authorization covers IND" in html
+
+
+def test_page_books_without_a_warning_step_when_the_authorization_covers_it(
+    client, staff_user, patient, ind, make_authorization
+):
+    make_authorization(units=10)
+    client.force_login(staff_user)
+    data = {"patient": patient.pk, "service_type": ind.pk, "date": next_weekday(1).isoformat(), "start_time": "10:00"}
+    response = client.post("/appointments/new/", data)
+    assert response.status_code == 302 and Appointment.objects.count() == 1
+
+
+def test_page_warns_before_booking_a_series_that_over_books(client, staff_user, patient, ind, make_authorization):
+    make_authorization(units=1)
+    client.force_login(staff_user)
+    data = {
+        "patient": patient.pk, "service_type": ind.pk, "date": next_weekday(0).isoformat(), "start_time": "10:00",
+        "frequency": "weekly", "weekdays": ["mon"], "count": "3", "interval": "1",
+    }  # fmt: skip
+    html = client.post("/appointments/new/", data).content.decode()
+    assert "would be over-used on 2 dates" in html and not Appointment.objects.exists()
+    assert client.post("/appointments/new/", {**data, "acknowledge_warnings": "on"}).status_code == 302
+    assert Appointment.objects.count() == 3
 
 
 def test_page_preview_shows_warnings(client, staff_user, patient, ind, make_authorization):
@@ -116,7 +144,9 @@ def test_inline_marking_notifies_warning(client, staff_user, patient, ind):
     response = client.post(
         f"/appointments/{appointment.pk}/status/", {"status": "attended"}, headers={"HX-Request": "true"}
     )
-    assert '"level": "warning"' in response["HX-Trigger"] and "No authorization covers" in response["HX-Trigger"]
+    html = response.content.decode()
+    # The warning is part of the one confirmation in the live region (no PHI in a response header).
+    assert 'class="status-live status-live-warning"' in html and "No authorization covers" in html
 
 
 def test_api_reports_warnings(api_client_for, staff_user, patient, ind, make_authorization):
@@ -151,7 +181,6 @@ def test_ends_before_warning_in_page_and_api(client, api_client_for, staff_user,
     response = client.post(
         "/appointments/new/",
         {"patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00"},
-        follow=True,
     )
     assert "ended on" in response.content.decode() and "before this appointment" in response.content.decode()
     response = api_client_for(staff_user).post(

@@ -32,7 +32,8 @@ def test_staff_books_a_weekly_series_and_marks_attendance_inline(page, screensho
     sign_in(page, staff.email, PASSWORD)
     page.goto(f"/calendar/?month={monday:%Y-%m}")
     day_cell = page.locator(f"td[data-date='{monday:%Y-%m-%d}']")
-    expect(day_cell).to_have_attribute("data-state", "open")
+    # A past day whose attendance is not marked is told apart from an upcoming day.
+    expect(day_cell).to_have_attribute("data-state", "unmarked")
 
     dialog = preview_weekly_series(
         page, search="lope", patient="Lopez, Maria", day=monday, time="9:00 AM",
@@ -43,6 +44,13 @@ def test_staff_books_a_weekly_series_and_marks_attendance_inline(page, screensho
     expect(preview.get_by_role("listitem")).to_have_count(6)
     screenshot(page, "calendar-series-preview")
     dialog.get_by_role("button", name="Book").click()
+    # PSR needs an authorization Maria has not: the warning comes before saving, and booking needs a tick.
+    warnings = dialog.get_by_test_id("booking-warnings")
+    expect(warnings).to_contain_text("No active authorization covers PSR on 6 dates")
+    assert not Appointment.objects.filter(patient=patient).exists()
+    screenshot(page, "calendar-booking-warning-step")
+    dialog.get_by_label("I have read the authorization warnings above: book anyway").check()
+    dialog.get_by_role("button", name="Book").click()
 
     expect(page.locator(".message-success")).to_contain_text("Booked 6 appointments")
     expect(page).to_have_url(re.compile(rf"/calendar/{monday:%Y-%m-%d}/$"))
@@ -51,9 +59,13 @@ def test_staff_books_a_weekly_series_and_marks_attendance_inline(page, screensho
 
     rows = page.locator("table.day-table tbody tr")
     expect(rows).to_have_count(2)
-    page.get_by_label(re.compile("Status of Lopez")).select_option("attended")
-    expect(page.locator(".message").filter(has_text="Status saved.").first).to_be_visible()
-    page.get_by_label(re.compile("Status of Khan")).select_option("no_show")
+    page.get_by_label(re.compile("Status of M. Lopez")).select_option("attended")
+    page.get_by_role("button", name="Save status of M. Lopez").click()
+    expect(page.locator("#status-live")).to_contain_text("M. Lopez")
+    expect(page.locator("#status-live")).to_contain_text("Attended saved.")
+    page.get_by_label(re.compile("Status of O. Khan")).select_option("no_show")
+    page.get_by_role("button", name="Save status of O. Khan").click()
+    expect(page.locator("#status-live")).to_contain_text("O. Khan")
     expect(page.locator("tr.status-no_show")).to_have_count(1)
     expect(page.locator("tr.status-attended")).to_have_count(1)
     screenshot(page, "calendar-day")

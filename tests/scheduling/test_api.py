@@ -183,7 +183,10 @@ def test_series_preview_then_create_then_cancel(as_role, staff_user, patient, in
     series = created.json()
     assert len(series["occurrences"]) == 3 and series["weekdays"] == ["mon", "wed"]
     assert as_role(Role.READ_ONLY).post(f"/api/v1/appointment-series/{series['id']}/cancel/").status_code == 403
-    cancelled = client.post(f"/api/v1/appointment-series/{series['id']}/cancel/", {"by": "patient"}, format="json")
+    url = f"/api/v1/appointment-series/{series['id']}/cancel/"
+    refused = client.post(url, {"by": "patient"}, format="json")
+    assert refused.status_code == 400 and "reason" in refused.json()
+    cancelled = client.post(url, {"by": "patient", "reason": "Moved away"}, format="json")
     assert cancelled.status_code == 200
     assert {o["status"] for o in cancelled.json()["occurrences"]} == {"cancelled_by_patient"}
     assert Appointment.objects.count() == 4

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from scheduling import services
-from scheduling.models import Appointment
+from scheduling.models import Appointment, AppointmentStatusChange
 from tests.factories import PatientFactory
 from tests.scheduling.conftest import next_weekday, past_weekday
 
@@ -100,15 +100,22 @@ def test_unknown_day_is_404(login):
     assert login(Role.STAFF).get("/calendar/2025-02-30/").status_code == 404
 
 
-def test_inline_status_change_returns_the_row(login, staff_user, ind):
+def test_inline_status_change_returns_the_control_and_one_confirmation_naming_the_patient(login, staff_user, ind):
     appointment = make(staff_user, ind, past_weekday(1, weeks_back=2), 10)
+    patient = appointment.patient
     client = login(Role.STAFF)
     url = reverse("scheduling:appointment-status", args=[appointment.pk])
     assert client.get(url).status_code == 405
     response = client.post(url, {"status": "no_show"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
-    assert 'class="status-no_show"' in response.content.decode() and "<html" not in response.content.decode()
-    assert "Status saved." in response["HX-Trigger"]
+    html = response.content.decode()
+    assert 'data-status="no_show"' in html and "<html" not in html
+    # The confirmation replaces the page's one live region (out of band), naming the patient; no header.
+    assert html.count('id="status-live"') == 1 and 'hx-swap-oob="true"' in html
+    assert (
+        f"{patient.first_name[0]}. {patient.last_name} ({patient.patient_number}) at 10:00 AM: No-show saved." in html
+    )
+    assert "HX-Trigger" not in response
     appointment.refresh_from_db()
     assert appointment.status == "no_show"
 
@@ -138,7 +145,10 @@ def test_read_only_cannot_change_status(login, staff_user, ind):
 def test_booking_form_shows_field_errors_and_conflicts(login, staff_user, patient, ind):
     client = login(Role.STAFF)
     day = next_weekday(1)
-    data = {"patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00"}
+    data = {
+        "patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00",
+        "acknowledge_warnings": "on",  # IND needs an authorization the patient has not: warned, then booked
+    }  # fmt: skip
     response = client.post("/appointments/new/", {**data, "start_time": "07:00"}, headers={"HX-Request": "true"})
     assert "Select a valid choice" in response.content.decode()
     response = client.post("/appointments/new/", data, headers={"HX-Request": "true"})
@@ -165,8 +175,11 @@ def test_booking_without_javascript_is_a_page(login, patient, ind):
     assert "Add appointment" in client.get("/appointments/new/").content.decode()
     response = client.post(
         "/appointments/new/",
-        {"patient": patient.pk, "service_type": ind.pk, "date": next_weekday(1).isoformat(), "start_time": "10:00"},
-    )
+        {
+            "patient": patient.pk, "service_type": ind.pk, "date": next_weekday(1).isoformat(), "start_time": "10:00",
+            "acknowledge_warnings": "on",
+        },
+    )  # fmt: skip
     assert response.status_code == 302
     assert login(Role.READ_ONLY).get("/appointments/new/").status_code == 403
 
@@ -212,11 +225,33 @@ def test_cancel_series_page_action(login, staff_user, patient, ind):
             frequency="weekly", weekdays=("mon",), count=3,
         ),
     )  # fmt: skip
-    response = login(Role.STAFF).post(
-        reverse("scheduling:series-cancel", args=[series.pk]), {"by": "patient"}, follow=True
-    )
-    assert "Series cancelled: 3 future appointments cancelled." in response.content.decode()
+    client = login(Role.STAFF)
+    url = reverse("scheduling:series-cancel", args=[series.pk])
+    # The confirmation says how many will be cancelled and asks for a reason; nothing changes yet.
+    html = client.get(url).content.decode()
+    assert "3 future appointments will be cancelled." in html and "Cancel 3 appointments" in html
+    assert 'name="reason"' in html and 'name="expected_count" value="3"' in html
+    response = client.post(url, {"by": "patient", "expected_count": "3"})
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert set(series.occurrences.values_list("status", flat=True)) == {"scheduled"}
+    # Told 2, but there are 3: asked again, nothing cancelled.
+    response = client.post(url, {"by": "patient", "reason": "Moved away", "expected_count": "2"})
+    assert "The series changed while you were looking" in response.content.decode()
+    assert set(series.occurrences.values_list("status", flat=True)) == {"scheduled"}
+    response = client.post(url, {"by": "patient", "reason": "Moved away", "expected_count": "3"}, follow=True)
+    html = response.content.decode()
+    assert "Series cancelled: 3 future appointments cancelled." in html
     assert set(series.occurrences.values_list("status", flat=True)) == {"cancelled_by_patient"}
+    assert set(
+        AppointmentStatusChange.objects.filter(
+            appointment__series=series, to_status="cancelled_by_patient"
+        ).values_list("reason", flat=True)
+    ) == {"Moved away"}
+    # The patient page shows them as cancelled, struck through, and never among "Upcoming".
+    upcoming = html.split("<h3>Upcoming</h3>")[1].split("<h3>")[0]
+    assert "None booked." in upcoming
+    cancelled = html.split('data-testid="cancelled-appointments"')[1].split("</ul>")[0]
+    assert cancelled.count("<s>") == 3 and "Cancelled by patient" in cancelled
 
 
 def test_week_view_shows_the_clinicians_slots(login, staff_user, ind, clinician):

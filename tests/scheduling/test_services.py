@@ -275,14 +275,14 @@ def test_cancel_series_cancels_future_only(staff_user, running_series):
     series, occurrences = running_series
     past = [o for o in occurrences if o not in future(occurrences)]
     services.set_status(actor=staff_user, appointment=past[0], status=Status.ATTENDED)
-    count = services.cancel_series(actor=staff_user, series=series, by_patient=True)
+    count = services.cancel_series(actor=staff_user, series=series, by_patient=True, reason="Moved away")
     assert count == len(future(occurrences))
     statuses = dict(series.occurrences.values_list("pk", "status"))
     assert statuses[past[0].pk] == Status.ATTENDED
     assert all(statuses[o.pk] == Status.CANCELLED_BY_PATIENT for o in future(occurrences))
     assert Appointment.objects.count() == len(occurrences)  # nothing deleted
     with pytest.raises(Exception, match="already cancelled"):
-        services.cancel_series(actor=staff_user, series=series)
+        services.cancel_series(actor=staff_user, series=series, reason="Moved away")
 
 
 @time_machine.travel(
@@ -397,7 +397,7 @@ def test_cancel_series_at_1130_leaves_this_mornings_session(staff_user, patient,
         series = services.create_series(
             actor=staff_user, request=weekly(patient, ind, datetime.date(2026, 5, 4), count=6)
         )
-        count = services.cancel_series(actor=staff_user, series=series)
+        count = services.cancel_series(actor=staff_user, series=series, reason="Moved away")
     assert count == 2
     assert series.occurrences.get(date=datetime.date(2026, 5, 13)).status == Status.SCHEDULED
 

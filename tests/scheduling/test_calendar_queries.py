@@ -1,0 +1,71 @@
+"""The day view and the dashboard run a constant number of queries however busy the day is."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import Role
+from scheduling.models import Appointment, ServiceType
+from scheduling.selectors import DASHBOARD_TODAY_LIMIT
+from tests.factories import PatientFactory
+from tests.scheduling.conftest import past_weekday
+
+pytestmark = pytest.mark.django_db
+
+
+def add(day: datetime.date, count: int, *, status: str = "scheduled") -> None:
+    """``count`` appointments on ``day`` (one patient each), straight into the table: only the reading is timed."""
+    ind = ServiceType.objects.get(code="IND")
+    patients = [PatientFactory() for _ in range(count)]
+    Appointment.objects.bulk_create(
+        Appointment(
+            patient=patient,
+            service_type=ind,
+            date=day,
+            start_time=datetime.time(9 + index % 8, 15 * (index % 4)),
+            duration_minutes=15,
+            end_time=datetime.time(9 + index % 8, 15 * (index % 4) + 14),
+            status=status,
+        )  # fmt: skip
+        for index, patient in enumerate(patients)
+    )
+
+
+def queries(client, url: str) -> tuple[int, str]:
+    client.get(url)  # caches (clinic settings, permissions) warm
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries), response.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.STAFF, Role.ADMIN])
+def test_day_view_queries_do_not_grow_with_the_day(client, user_for_role, role):
+    client.force_login(user_for_role(role))
+    today = timezone.localdate()
+    add(today, 3)
+    few, _ = queries(client, f"/calendar/{today}/")
+    add(today, 70)
+    many, html = queries(client, f"/calendar/{today}/")
+    assert many == few <= 10
+    assert html.count('class="status-select"') == 50  # one page
+
+
+@pytest.mark.parametrize("role", [Role.STAFF, Role.ADMIN])
+def test_dashboard_queries_do_not_grow_and_it_lists_at_most_25_of_today(client, user_for_role, role):
+    client.force_login(user_for_role(role))
+    today = timezone.localdate()
+    add(today, 3)
+    add(past_weekday(1), 2)
+    few, _ = queries(client, "/")
+    add(today, 60)
+    add(today, 5, status="attended")
+    add(past_weekday(2), 40)
+    many, html = queries(client, "/")
+    assert many == few <= 10
+    assert html.count('class="status-select"') == DASHBOARD_TODAY_LIMIT
+    assert 'Today’s appointments <span class="muted">(68)</span>' in html
+    assert "63 still to come or to mark; the first 25 are below." in html
