@@ -260,3 +260,8 @@ def sheet_table(sheet: Sheet) -> list[list[Any]]:
     totals += [sum(sheet.day_present), sheet.total_units]
     table.append(totals)
     return table
+
+
+def week_days_start(day: datetime.date) -> datetime.date:
+    """The Monday of ``day``'s ISO week."""
+    return day - datetime.timedelta(days=day.weekday())

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("patients.api.urls")),
     path("", include("scheduling.api.urls")),
     path("", include("authorizations.api.urls")),
+    path("", include("groups.api.urls")),
     path("", include("audit.api.urls")),
 ]
 

@@ -103,6 +103,19 @@ NOT_PATIENT_RECORDS: dict[str, str] = {
     "api:appointment-series-cancel": "POST; recorded",
     "api:authorization-list": "authorizations, each its own record",
     "api:authorization-detail": "one authorization; changes recorded",
+    "api:group-list": "program groups: no patient",
+    "api:group-detail": "a program group: no patient",
+    "api:enrollment-list": "enrollments, each its own record (created/ended are recorded)",
+    "api:enrollment-detail": "one enrollment",
+    "api:enrollment-end": "POST; the enrollment and each cancelled appointment recorded as updated",
+    "api:group-session-list": "sessions with attendee counts, no patient",
+    "api:group-session-detail": "a roster: appointments, each its own record; the read is recorded with the "
+    "patients' ids (groups.roster.viewed, tests/groups/test_audit.py)",
+    "api:group-session-attendance": "PUT; each appointment changed recorded, then the roster read as above",
+    "api:group-session-sign": "POST; recorded (groups.groupsession.signed), then the roster read as above",
+    "api:group-session-attendees": "POST; the booking recorded as created",
+    "api:attendance-sheet": "appointments per patient and day; the read is recorded with the patients' ids "
+    "(groups.attendance_sheet.viewed, tests/groups/test_audit.py)",
     "api:audit-event-list": "the trail itself, for auditors",
     "api:audit-event-detail": "the trail itself, for auditors",
     "api-schema": "the OpenAPI schema",
@@ -127,6 +140,7 @@ for _model in (
     "accounts_user", "audit_auditevent", "auth_group", "authorizations_authorization", "axes_accessattempt",
     "axes_accessfailurelog", "axes_accesslog", "scheduling_appointment", "scheduling_appointmentseries",
     "scheduling_closedday", "scheduling_servicetype", "token_blacklist_blacklistedtoken",
+    "groups_group", "groups_groupsession", "groups_enrollment", "groups_groupsessionamendment",
     "token_blacklist_outstandingtoken",
 ):  # fmt: skip
     for _view in ("add", "change", "changelist", "delete", "history"):
