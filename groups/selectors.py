@@ -171,6 +171,11 @@ class Sheet:
     total_units: int
 
     @property
+    def day_totals(self) -> list[tuple[int, int]]:
+        """(present, units) per day."""
+        return list(zip(self.day_present, self.day_units, strict=True))
+
+    @property
     def week(self) -> str:
         return iso_week(self.week_start)
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("", include("scheduling.urls")),
     path("authorizations/", include("authorizations.urls")),
+    path("", include("groups.urls")),
     # /exports/<what>.<format> (list-page downloads) and /metrics (Prometheus).
     path("", include("operations.urls")),
     path("admin/", admin.site.urls),

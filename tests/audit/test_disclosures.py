@@ -103,6 +103,15 @@ NOT_PATIENT_RECORDS: dict[str, str] = {
     "api:appointment-series-cancel": "POST; recorded",
     "api:authorization-list": "authorizations, each its own record",
     "api:authorization-detail": "one authorization; changes recorded",
+    "groups:session-list": "sessions with attendee counts, no patient",
+    "groups:session-roster": "a roster: appointments, each its own record; the read is recorded with the "
+    "patients' ids (groups.roster.viewed); POST: each appointment changed recorded",
+    "groups:session-sign": "POST; recorded (groups.groupsession.signed)",
+    "groups:group-enrollments": "a group's enrollments; each enrollment its own record (created/ended recorded)",
+    "groups:enrollment-end": "POST; recorded as updated",
+    "groups:attendance-sheet": "appointments per patient and day; the read is recorded with the patients' ids, "
+    "a download as an export (tests/groups/test_pages.py)",
+    "groups:sheet-cell": "POST, one appointment's status; recorded",
     "api:group-list": "program groups: no patient",
     "api:group-detail": "a program group: no patient",
     "api:enrollment-list": "enrollments, each its own record (created/ended are recorded)",
