@@ -78,7 +78,8 @@ def _not_started(sessions: Any, now: datetime.datetime) -> Any:
 # --- Groups and their sessions -----------------------------------------------------------------------------
 
 
-def _validate_group(group: Group) -> None:
+def validate_group(group: Group) -> None:
+    """A group's own rules (group service, weekdays, dates, AM/PM, clinician, hours); raises ValidationError."""
     errors: dict[str, list[str]] = {}
     if not group.service_type.is_group:
         errors["service_type"] = ["Choose a group service (e.g. PSR)."]
@@ -156,7 +157,7 @@ def create_group(*, actor: User, data: dict[str, Any]) -> Group:
     group = Group(created_by=actor, updated_by=actor, **values)
     if group.capacity is None and group.service_type_id:
         group.capacity = group.service_type.default_group_capacity
-    _validate_group(group)
+    validate_group(group)
     with audit.acting_as(actor):
         group.save()
     _create_sessions(group, actor, group.start_date, _generation_end(group))
@@ -179,7 +180,7 @@ def update_group(*, actor: User, group: Group, changes: dict[str, Any], override
     for name, value in changes.items():
         setattr(group, name, value)
     group.updated_by = actor
-    _validate_group(group)
+    validate_group(group)
     with audit.acting_as(actor):
         group.save()
     now = clinic_now()
