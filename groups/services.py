@@ -411,8 +411,9 @@ def enroll_patient(
     end_date: datetime.date | None = None,
     override_reason: str = "",
 ) -> Enrollment:
-    """Enroll ``patient`` in ``group`` and book them into each of its sessions in the range that has not
-    started. The enrollment's ``warnings`` list capacity, AM/PM and authorization warnings."""
+    """Enroll ``patient`` in ``group`` and book them into each of its sessions in the range, as a series
+    books its dates (a backdated enrollment books past sessions, to be marked). The enrollment's
+    ``warnings`` list capacity, AM/PM and authorization warnings."""
     if not permissions.can_manage_enrollments(actor):
         raise PermissionDenied("Your role may not enroll patients.")
     errors: dict[str, list[str]] = {}
@@ -439,7 +440,7 @@ def enroll_patient(
     sessions = group.sessions.filter(date__gte=start_date).exclude(status=GroupSession.Status.CANCELLED)
     if end_date is not None:
         sessions = sessions.filter(date__lte=end_date)
-    sessions = _not_started(sessions, clinic_now()).select_related("service_type").order_by("date")
+    sessions = sessions.select_related("service_type").order_by("date")
     result = _book_sessions(
         actor=actor, patient=patient, sessions=list(sessions), enrollment=enrollment,
         program_session=group.program_session, override_reason=override_reason,

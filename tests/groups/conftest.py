@@ -67,10 +67,6 @@ def enrolled(admin_user, group, make_patient):
         make_patient(first_name=first, last_name=last)
         for first, last in (("Ana", "Alvarez"), ("Ben", "Brown"), ("Cora", "Cruz"))
     ]
-    # Sessions that have started are not booked by enrollment; today's roster is booked as a drop-in.
     for patient in patients:
         services.enroll_patient(actor=admin_user, group=group, patient=patient, start_date=D(2026, 5, 11))
-    session = group.sessions.get(date=D(2026, 5, 13))
-    for patient in patients:
-        services.add_attendee(actor=admin_user, session=session, patient=patient)
     return patients

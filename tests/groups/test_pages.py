@@ -226,6 +226,6 @@ def test_group_sessions_between_counts_attendees_in_one_query(nurse_user, today_
     permissions.can_view_group_sessions(nurse_user)  # the user's permissions are read once per request
     with django_assert_num_queries(1):
         sessions = list(group_sessions_between(nurse_user, D(2026, 5, 11), D(2026, 5, 15)))
-    assert [(s.date, s.attendee_count) for s in sessions][:3] == [(D(2026, 5, 11), 0), (D(2026, 5, 12), 0),
+    assert [(s.date, s.attendee_count) for s in sessions][:3] == [(D(2026, 5, 11), 3), (D(2026, 5, 12), 3),
                                                                    (D(2026, 5, 13), 3)]  # fmt: skip
     assert all(isinstance(s, GroupSession) for s in sessions)

@@ -68,12 +68,14 @@ def test_enrollment_across_closed_days_and_dst_books_each_session_at_nine(admin_
     assert all(a.enrollment == enrollment and a.status == Status.SCHEDULED for a in appointments)
 
 
-def test_enrollment_books_only_sessions_that_have_not_started(admin_user, group, make_patient):
+def test_enrollment_books_every_session_of_its_range_as_a_series_does(admin_user, group, make_patient):
     patient = make_patient()
-    enrollment = services.enroll_patient(actor=admin_user, group=group, patient=patient, start_date=D(2026, 5, 11))
-    dates = list(Appointment.objects.filter(patient=patient).values_list("date", flat=True))
-    assert min(dates) == D(2026, 5, 14)  # Monday to today (9:00 has passed at 11:30) are history
-    assert enrollment.booked == len(dates) == 17  # the weekdays from Thursday 5/14 to Friday 6/5
+    enrollment = services.enroll_patient(
+        actor=admin_user, group=group, patient=patient, start_date=D(2026, 5, 12), end_date=D(2026, 5, 29)
+    )
+    dates = list(Appointment.objects.filter(patient=patient).order_by("date").values_list("date", flat=True))
+    assert (dates[0], dates[-1]) == (D(2026, 5, 12), D(2026, 5, 29))  # backdated: Tuesday's session to be marked
+    assert enrollment.booked == len(dates) == 14
 
 
 def test_only_administrators_enroll(nurse_user, group, make_patient):
