@@ -15,7 +15,7 @@ from authorizations import selectors as authorization_selectors
 from authorizations.models import Authorization
 from groups.models import Enrollment, Group, GroupSession
 from patients.models import Patient
-from scheduling.models import Appointment
+from scheduling.models import Appointment, clinic_now
 
 Status = Appointment.Status
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri")
@@ -148,6 +148,7 @@ class SheetCell:
     code: str = ""
     units: int = 0
     is_signed: bool = False
+    has_started: bool = False  # outcomes are marked once the session has started
 
 
 @dataclass
@@ -197,6 +198,7 @@ def attendance_sheet(
     Units are those of the minutes attended (``units_attended``) for attended visits, 0 otherwise.
     """
     days = week_days(week_start)
+    now = clinic_now()
     appointments = (
         Appointment.objects.visible_to(user)
         .filter(
@@ -209,7 +211,7 @@ def attendance_sheet(
         appointments = appointments.filter(group_session__group=group)
     values = appointments.values(
         "id", "date", "status", "units_attended", "patient_id", "patient__first_name", "patient__last_name",
-        "patient__patient_number", "group_session__signed_at",
+        "patient__patient_number", "group_session__signed_at", "start_time",
     ).order_by("patient__last_name", "patient__first_name", "patient_id", "date", "start_time")  # fmt: skip
     rows: dict[int, SheetRow] = {}
     index = {day: position for position, day in enumerate(days)}
@@ -231,6 +233,7 @@ def attendance_sheet(
         cell.code = SHEET_CODES.get(value["status"], "")
         cell.units = units
         cell.is_signed = value["group_session__signed_at"] is not None
+        cell.has_started = datetime.datetime.combine(value["date"], value["start_time"]) <= now
     day_units = [0] * len(days)
     day_present = [0] * len(days)
     for row in rows.values():

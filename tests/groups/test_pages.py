@@ -124,6 +124,9 @@ def test_weekly_sheet_shows_status_units_and_totals(client, nurse_user, today_se
     assert "Wed 05/13" in page and "2 / 21" in page  # two present, 12 + 9 units on Wednesday
     assert "?program_session=AM&amp;week=2026-W21" in page and "?program_session=AM&amp;week=2026-W19" in page
     assert "attendance_sheet_print.css" in page
+    assert f"/attendance-sheet/cells/{ana.pk}/" in page  # today's session has started: editable
+    tomorrow = Appointment.objects.get(patient=enrolled[0], date=D(2026, 5, 14))
+    assert f"/attendance-sheet/cells/{tomorrow.pk}/" not in page  # still to come: nothing to mark yet
     assert client.get("/attendance-sheet/", {"program_session": "XX"}).status_code == 400
 
 
