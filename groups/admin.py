@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.models import User
 from groups import services
 from groups.models import Enrollment, Group, GroupSession, GroupSessionAmendment
 from scheduling.models import clinic_now
@@ -20,7 +21,7 @@ class GroupAdminForm(SafeTextModelForm):
         help_texts = {"weekdays": "Comma-separated: mon,tue,wed,thu,fri"}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not self.errors:
             candidate = Group(**{name: cleaned.get(name) for name in services.GROUP_FIELDS})
             candidate.weekdays = ",".join(day.strip() for day in (candidate.weekdays or "").split(",") if day.strip())
@@ -44,17 +45,16 @@ class GroupAdmin(admin.ModelAdmin):
     list_filter = ["program_session", "service_type", "is_active"]
     list_select_related = ["service_type", "clinician"]
     search_fields = ["name", "location"]
-    autocomplete_fields: list[str] = []
 
     def save_model(self, request: HttpRequest, obj: Group, form: GroupAdminForm, change: bool) -> None:
         data = {name: form.cleaned_data.get(name) for name in services.GROUP_FIELDS}
         if change:
             current = Group.objects.get(pk=obj.pk)
             services.update_group(
-                actor=request.user, group=current, changes={name: data[name] for name in form.changed_data}
+                actor=cast(User, request.user), group=current, changes={name: data[name] for name in form.changed_data}
             )
         else:
-            created = services.create_group(actor=request.user, data=data)
+            created = services.create_group(actor=cast(User, request.user), data=data)
             obj.pk = obj.id = created.pk
             obj._state.adding = False
 
@@ -90,7 +90,7 @@ def end_today(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Quer
     today = clinic_now().date()
     for enrollment in queryset.select_related("group"):
         try:
-            cancelled = services.end_enrollment(actor=request.user, enrollment=enrollment, end_date=today)
+            cancelled = services.end_enrollment(actor=cast(User, request.user), enrollment=enrollment, end_date=today)
         except (ValidationError, DomainError) as exc:
             messages.error(request, f"Enrollment {enrollment.pk}: {' '.join(getattr(exc, 'messages', [str(exc)]))}")
         else:

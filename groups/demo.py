@@ -27,7 +27,7 @@ def load(*, actor, doctor, nurse) -> int:
     end = start + datetime.timedelta(weeks=8, days=-3)  # a Friday four weeks ahead
     rng = random.Random(16)
     # Patients the scheduling demo leaves alone (it books the first 40).
-    free = Patient.objects.filter(is_active=True).order_by("id")[40:120]
+    free = list(Patient.objects.filter(is_active=True).order_by("id")[40:120])
     enrolled = 0
     for name, session, time, clinician, size in (
         ("PSR AM", "AM", T(9), nurse, 14),

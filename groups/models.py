@@ -116,7 +116,7 @@ class GroupSession(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        label = self.group.name if self.group_id else self.service_type.code
+        label = self.group.name if self.group is not None else self.service_type.code
         return f"{label} {self.date:%Y-%m-%d} {self.start_time:%H:%M}"
 
     def get_absolute_url(self) -> str:

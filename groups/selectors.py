@@ -96,7 +96,7 @@ def attendees_visible_to(user: Actor, session: GroupSession) -> QuerySet[Appoint
 def roster(user: Actor, session: GroupSession) -> Roster:
     """A session's attendees with their authorization units left for its service (two queries)."""
     attendees = list(attendees_visible_to(user, session))
-    units: dict[int, Authorization] = {}
+    units: dict[int, Any] = {}  # patient id -> the authorization with its usage (``with_usage``)
     if attendees and permissions.can_view_authorizations(user):
         covering = authorization_selectors.with_usage(
             Authorization.objects.filter(
@@ -108,13 +108,13 @@ def roster(user: Actor, session: GroupSession) -> Roster:
             units.setdefault(authorization.patient_id, authorization)
     result = Roster(session=session)
     for appointment in attendees:
-        authorization = units.get(appointment.patient_id)
+        covering_one = units.get(appointment.patient_id)
         result.rows.append(
             RosterRow(
                 appointment=appointment,
                 patient=appointment.patient,
-                units_left=authorization.units_remaining if authorization else None,
-                authorization_status=authorization.status if authorization else "",
+                units_left=covering_one.units_remaining if covering_one else None,
+                authorization_status=covering_one.status if covering_one else "",
             )
         )
         if appointment.status in Appointment.ACTIVE_STATUSES:

@@ -126,7 +126,7 @@ class GroupSessionDetailSerializer(GroupSessionSerializer):
 
     @extend_schema_field(AttendeeSerializer(many=True))
     def get_roster(self, session: GroupSession) -> list[dict]:
-        return AttendeeSerializer(self.context["roster"].rows, many=True, context=self.context).data
+        return list(AttendeeSerializer(self.context["roster"].rows, many=True, context=self.context).data)
 
     def get_capacity_label(self, session: GroupSession) -> str:
         return self.context["roster"].capacity_label
