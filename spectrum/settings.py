@@ -387,6 +387,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # A patient's program session and a group's are the same AM/PM choice; group sessions have statuses of
+    # their own (scheduled, held, cancelled).
+    "ENUM_NAME_OVERRIDES": {
+        "ProgramSessionEnum": "groups.models.ProgramSession",
+        "GroupSessionStatusEnum": "groups.models.GroupSession.Status",
+    },
 }
 
 # --- Audit trail ------------------------------------------------------------------------------------
