@@ -155,6 +155,11 @@ PHI_PATHS: dict[str, str | None] = {
     "/api/v1/calendar/": None,
     "/authorizations/": None,
     "/api/v1/authorizations/": None,
+    "/group-sessions/": None,
+    "/attendance-sheet/": None,
+    "/api/v1/group-sessions/": None,
+    "/api/v1/enrollments/": None,
+    "/api/v1/attendance-sheet/": None,
 }
 
 
@@ -265,7 +270,8 @@ def can_view_change_history(user: Actor) -> bool:
 # A model that gains clinical text adds it here; patients keep their finer rules (clinical fields, SSN).
 
 CLINICAL_TEXT_FIELDS: dict[str, frozenset[str]] = {
-    "scheduling.appointment": frozenset({"notes"}),
+    "scheduling.appointment": frozenset({"notes", "progress_note"}),
+    "groups.groupsession": frozenset({"group_note"}),
     "authorizations.authorization": frozenset({"notes", "diagnosis_code"}),
 }
 
@@ -390,6 +396,46 @@ def can_change_authorizations(user: Actor) -> bool:
 def can_view_attendance_report(user: Actor) -> bool:
     """The attendance report counts appointments: whoever sees the schedule."""
     return can_view_schedule(user)
+
+
+# --- Group sessions (groups app) -----------------------------------------------------------------------
+# Attendees are appointments: reading, booking and marking them follow the appointment rules; defining
+# groups and enrolling patients is for administrators; notes are clinical text (``hidden_fields``).
+
+
+def can_view_group_sessions(user: Actor) -> bool:
+    """Groups, their sessions and rosters, and the weekly attendance sheet."""
+    return can_view_schedule(user)
+
+
+def can_manage_groups(user: Actor) -> bool:
+    """Create and change groups (days, time, clinician, capacity): administrators."""
+    return _granted(user, "groups.change_group")
+
+
+def can_manage_enrollments(user: Actor) -> bool:
+    """Enroll patients in groups and end enrollments (which books and cancels their sessions): administrators."""
+    return _granted(user, "groups.change_enrollment") and can_book_series(user)
+
+
+def can_add_group_sessions(user: Actor) -> bool:
+    """A one-off group session without a group: whoever books appointments."""
+    return can_book_appointments(user)
+
+
+def can_record_group_attendance(user: Actor) -> bool:
+    """Mark a roster (status, time in and out): whoever marks attendance of appointments."""
+    return can_change_appointments(user)
+
+
+def can_sign_group_sessions(user: Actor) -> bool:
+    """Sign a held session's attendance (and amend it after): clinical roles that mark attendance."""
+    return can_change_appointments(user) and can_change_clinical_text(user)
+
+
+def can_edit_attendance_sheet(user: Actor) -> bool:
+    """Cells of the weekly attendance sheet are editable inline by whoever marks rosters."""
+    return can_record_group_attendance(user)
 
 
 # --- Accounts -----------------------------------------------------------------------------------------
@@ -560,3 +606,21 @@ def can_unlock_users(user: Actor) -> bool:
 def can_review_access(user: Actor) -> bool:
     """The quarterly access review (page, CSV download, confirmation): whoever manages users."""
     return can_manage_users(user)
+
+
+class GroupPermissions(PredicatePermission):
+    predicates = {"read": can_view_group_sessions, "create": can_manage_groups, "change": can_manage_groups}
+
+
+class EnrollmentPermissions(PredicatePermission):
+    predicates = {
+        "read": can_view_group_sessions, "create": can_manage_enrollments, "change": can_manage_enrollments,
+    }  # fmt: skip
+
+
+class GroupSessionPermissions(PredicatePermission):
+    """PUT is the roster's attendance; POST creates a one-off session or signs (the service asks ``can_sign``)."""
+
+    predicates = {
+        "read": can_view_group_sessions, "create": can_add_group_sessions, "change": can_record_group_attendance,
+    }  # fmt: skip

@@ -31,8 +31,18 @@ EXPIRING_WITHIN_DAYS = 30
 
 
 def _units() -> Case:
-    """Units of one appointment: 1 per visit, or ceil(duration / unit minutes) for unit-billed services."""
+    """Units of one appointment: 1 per visit, or ceil(duration / unit minutes) for unit-billed services.
+
+    An attendee of a signed group session counts the units of the minutes they attended instead (time in
+    and out, the payer's minimum per unit: ``groups.services.units_for_minutes``), not the booked length.
+    """
     return Case(
+        When(
+            status=Appointment.Status.ATTENDED,
+            group_session__signed_at__isnull=False,
+            units_attended__isnull=False,
+            then=F("units_attended"),
+        ),
         When(service_type__unit_minutes__isnull=True, then=Value(1)),
         default=Cast(
             Ceil(Cast(F("duration_minutes"), FloatField()) / Cast(F("service_type__unit_minutes"), FloatField())),

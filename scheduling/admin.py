@@ -77,7 +77,7 @@ class AppointmentAdmin(ReadOnlyAdmin):
     list_select_related = ["service_type", "patient", "clinician"]
     search_fields = ["patient__patient_number"]
     date_hierarchy = "date"
-    exclude = ["notes"]
+    exclude = ["notes", "progress_note"]
     inlines = [StatusChangeInline]
 
 

@@ -84,6 +84,12 @@ class ServiceType(models.Model):
         default=False,
         help_text="Refuse (not just warn) bookings and attendance that no active authorization covers.",
     )
+    default_group_capacity = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Group services: how many patients a group takes unless it says otherwise."
+    )
+    capacity_blocks_booking = models.BooleanField(
+        default=False, help_text="Refuse (not just warn) enrolling or booking a group past its capacity."
+    )
     is_active = models.BooleanField(default=True, help_text="Inactive types cannot be booked.")
 
     class Meta:
@@ -190,6 +196,19 @@ class Appointment(TimeStampedModel):
     override_reason = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # An attendee of a group session (groups app): what they attended, for billing per attendee.
+    group_session = models.ForeignKey(
+        "groups.GroupSession", null=True, blank=True, on_delete=models.PROTECT, related_name="attendees"
+    )
+    enrollment = models.ForeignKey(
+        "groups.Enrollment", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+    time_in = models.TimeField(null=True, blank=True)
+    time_out = models.TimeField(null=True, blank=True)
+    units_attended = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Units from the minutes attended (group sessions); billed once signed."
+    )
+    progress_note = EncryptedTextField(blank=True)
 
     objects = AppointmentQuerySet.as_manager()
 

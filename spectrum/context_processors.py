@@ -27,6 +27,12 @@ NAVIGATION = [
     ),
     NavItem("Calendar", "scheduling:calendar", "Book appointments and mark attendance", permissions.can_view_schedule),
     NavItem(
+        "Groups",
+        "groups:session-list",
+        "Group rosters and the weekly attendance sheet",
+        permissions.can_view_group_sessions,
+    ),
+    NavItem(
         "Authorizations",
         "authorizations:authorization-list",
         "Insurance authorizations and units",

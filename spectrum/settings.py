@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "authorizations",
+    "groups",
     "operations",
 ]
 
@@ -426,6 +427,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # A patient's program session and a group's are the same AM/PM choice; group sessions have statuses of
+    # their own (scheduled, held, cancelled).
+    "ENUM_NAME_OVERRIDES": {
+        "ProgramSessionEnum": "groups.models.ProgramSession",
+        "GroupSessionStatusEnum": "groups.models.GroupSession.Status",
+    },
 }
 
 # --- Audit trail ------------------------------------------------------------------------------------
@@ -589,6 +596,9 @@ CLINIC_HOURS_START = env_str("CLINIC_HOURS_START", "09:00")
 CLINIC_HOURS_END = env_str("CLINIC_HOURS_END", "17:00")
 CLINIC_WORKDAYS = [int(day) for day in env_list("CLINIC_WORKDAYS", ["0", "1", "2", "3", "4"])]
 APPOINTMENT_SLOT_MINUTES = env_int("APPOINTMENT_SLOT_MINUTES", 15)
+# The payer's unit rule for group sessions: a unit of ``unit_minutes`` (15) counts once at least this many of
+# its minutes were attended (Medicaid's "8-minute rule").
+GROUP_UNIT_MIN_MINUTES = env_int("GROUP_UNIT_MIN_MINUTES", 8)
 # Bounds of the dates the clinic enters and the pages can be asked for (spectrum/validation.py): far dates
 # were accepted and then overflowed the calendar.
 BIRTH_DATE_MIN_YEAR = env_int("BIRTH_DATE_MIN_YEAR", 1900)

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("patients.api.urls")),
     path("", include("scheduling.api.urls")),
     path("", include("authorizations.api.urls")),
+    path("", include("groups.api.urls")),
     path("", include("audit.api.urls")),
 ]
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("", include("scheduling.urls")),
     path("authorizations/", include("authorizations.urls")),
+    path("", include("groups.urls")),
     # /exports/<what>.<format> (list-page downloads) and /metrics (Prometheus).
     path("", include("operations.urls")),
     path("admin/", admin.site.urls),

@@ -242,6 +242,7 @@ def reference_data(transactional_db):
     for module, function in (
         ("scheduling.migrations.0002_service_types_and_roles", "create"),
         ("scheduling.migrations.0004_authorization_defaults", "forward"),
+        ("groups.migrations.0002_group_capacity_and_roles", "forward"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
     sync_role_groups()

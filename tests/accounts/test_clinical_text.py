@@ -43,7 +43,7 @@ def records(nurse_user):
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_the_rule_per_role(user_for_role, role):
     user = user_for_role(role)
-    expected = set() if role in CLINICAL_ROLES else {"notes"}
+    expected = set() if role in CLINICAL_ROLES else {"notes", "progress_note"}
     assert permissions.hidden_fields(user, Appointment) == expected
     assert permissions.hidden_fields(user, Authorization) == (
         set() if role in CLINICAL_ROLES else {"notes", "diagnosis_code"}

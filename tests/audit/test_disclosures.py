@@ -130,6 +130,28 @@ NOT_PATIENT_RECORDS: dict[str, str] = {
     "api:appointment-series-cancel": "POST; recorded",
     "api:authorization-list": "authorizations, each its own record",
     "api:authorization-detail": "one authorization; changes recorded",
+    "groups:session-list": "sessions with attendee counts, no patient",
+    "groups:session-roster": "a roster: appointments, each its own record; the read is recorded with the "
+    "patients' ids (groups.roster.viewed); POST: each appointment changed recorded",
+    "groups:session-sign": "POST; recorded (groups.groupsession.signed)",
+    "groups:group-enrollments": "a group's enrollments; each enrollment its own record (created/ended recorded)",
+    "groups:enrollment-end": "POST; recorded as updated",
+    "groups:attendance-sheet": "appointments per patient and day; the read is recorded with the patients' ids, "
+    "a download as an export (tests/groups/test_pages.py)",
+    "groups:sheet-cell": "POST, one appointment's status; recorded",
+    "api:group-list": "program groups: no patient",
+    "api:group-detail": "a program group: no patient",
+    "api:enrollment-list": "enrollments, each its own record (created/ended are recorded)",
+    "api:enrollment-detail": "one enrollment",
+    "api:enrollment-end": "POST; the enrollment and each cancelled appointment recorded as updated",
+    "api:group-session-list": "sessions with attendee counts, no patient",
+    "api:group-session-detail": "a roster: appointments, each its own record; the read is recorded with the "
+    "patients' ids (groups.roster.viewed, tests/groups/test_audit.py)",
+    "api:group-session-attendance": "PUT; each appointment changed recorded, then the roster read as above",
+    "api:group-session-sign": "POST; recorded (groups.groupsession.signed), then the roster read as above",
+    "api:group-session-attendees": "POST; the booking recorded as created",
+    "api:attendance-sheet": "appointments per patient and day; the read is recorded with the patients' ids "
+    "(groups.attendance_sheet.viewed, tests/groups/test_audit.py)",
     "api:audit-event-list": "the trail itself, for auditors",
     "api:audit-event-detail": "the trail itself, for auditors",
     "api-schema": "the OpenAPI schema",
@@ -154,6 +176,7 @@ for _model in (
     "accounts_user", "accounts_invitation", "audit_auditevent", "auth_group", "authorizations_authorization", "axes_accessattempt",
     "axes_accessfailurelog", "axes_accesslog", "accounts_apikey", "scheduling_appointment", "scheduling_appointmentseries",
     "scheduling_closedday", "scheduling_servicetype", "token_blacklist_blacklistedtoken",
+    "groups_group", "groups_groupsession", "groups_enrollment", "groups_groupsessionamendment",
     "token_blacklist_outstandingtoken",
     # The task queue's records: job names, times, counts and errors (tasks raise identifiers, never PHI).
     "operations_scheduledrun", "operations_taskcount", "operations_taskfailure",

@@ -12,11 +12,11 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 NAVIGATION = {
-    Role.ADMIN: ["Dashboard", "Patients", "Calendar", "Authorizations", "Audit", "Users", "Admin"],
-    Role.DOCTOR: ["Dashboard", "Patients", "Calendar", "Authorizations"],
-    Role.NURSE: ["Dashboard", "Patients", "Calendar", "Authorizations"],
-    Role.STAFF: ["Dashboard", "Patients", "Calendar", "Authorizations"],
-    Role.READ_ONLY: ["Dashboard", "Patients", "Calendar", "Authorizations", "Audit"],
+    Role.ADMIN: ["Dashboard", "Patients", "Calendar", "Groups", "Authorizations", "Audit", "Users", "Admin"],
+    Role.DOCTOR: ["Dashboard", "Patients", "Calendar", "Groups", "Authorizations"],
+    Role.NURSE: ["Dashboard", "Patients", "Calendar", "Groups", "Authorizations"],
+    Role.STAFF: ["Dashboard", "Patients", "Calendar", "Groups", "Authorizations"],
+    Role.READ_ONLY: ["Dashboard", "Patients", "Calendar", "Groups", "Authorizations", "Audit"],
 }
 
 

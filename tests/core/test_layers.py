@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "audit", "authorizations", "operations", "patients", "scheduling", "spectrum")
+APPS = ("accounts", "audit", "authorizations", "groups", "operations", "patients", "scheduling", "spectrum")
 
 
 def _imports(path: Path) -> set[str]:

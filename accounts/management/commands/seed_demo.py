@@ -66,6 +66,11 @@ class Command(BaseCommand):
         made = demo.load(actor=users[Role.ADMIN], doctor=users[Role.DOCTOR], nurse=users[Role.NURSE])
         if made:
             self.stdout.write(f"Added a demo schedule of {made:,} appointments.")
+        from groups import demo as group_demo
+
+        enrolled = group_demo.load(actor=users[Role.ADMIN], doctor=users[Role.DOCTOR], nurse=users[Role.NURSE])
+        if enrolled:
+            self.stdout.write(f"Added the PSR AM and PM groups with {enrolled} enrolled patients.")
         from authorizations import demo as authorization_demo
 
         covered = authorization_demo.load(actor=users[Role.DOCTOR])

@@ -1,0 +1,315 @@
+"""Group pages: the sessions of a day, a session's roster (marked in one request), the weekly sheet."""
+
+import datetime
+import io
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import permissions
+from accounts.permissions import Actor
+from audit import services as audit
+from groups import selectors, services
+from groups.filters import AttendanceSheetForm
+from groups.forms import EndEnrollmentForm, EnrollForm, RosterForm, SheetCellForm
+from groups.models import Enrollment, GroupSession, ProgramSession
+from scheduling.models import Appointment, clinic_now
+from spectrum import spreadsheets
+from spectrum.exceptions import DomainError
+from spectrum.http import ClinicRequest
+from spectrum.validation import page_date
+
+SUMMARY_KEY = "groups_roster_summary"
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+def get_session_for_user(user: Actor, pk: int) -> GroupSession:
+    """The session (404 for whoever may not see the schedule)."""
+    session = selectors.group_sessions_visible_to(user).filter(pk=pk).first()
+    if session is None:
+        raise Http404("No such group session.")
+    return session
+
+
+def _errors(exc: ValidationError | DomainError) -> list[str]:
+    if isinstance(exc, DomainError):
+        return [exc.message]
+    return [message for messages_ in exc.message_dict.values() for message in messages_]
+
+
+@require_GET
+def session_list(request: ClinicRequest) -> HttpResponse:
+    """The group sessions of one day (default today), each with its attendee count, linking to its roster."""
+    _require(permissions.can_view_group_sessions(request.user))
+    try:
+        day = datetime.date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else None
+        page_date(day)
+    except (ValueError, ValidationError):
+        day = None
+    day = day or clinic_now().date()
+    sessions = list(selectors.group_sessions_between(request.user, day, day))
+    return render(
+        request,
+        "groups/session_list.html",
+        {
+            "day": day, "sessions": sessions, "previous": day - datetime.timedelta(days=1),
+            "following": day + datetime.timedelta(days=1), "week": selectors.iso_week(day),
+            "groups": selectors.groups_visible_to(request.user).filter(is_active=True),
+            "can_manage_enrollments": permissions.can_manage_enrollments(request.user),
+        },
+    )  # fmt: skip
+
+
+def _roster_page(request: ClinicRequest, session: GroupSession, form: RosterForm | None, status: int = 200):
+    roster = selectors.roster(request.user, session)
+    may_write_notes = permissions.can_change_clinical_text(request.user)
+    may_mark = permissions.can_record_group_attendance(request.user) and session.status != GroupSession.Status.CANCELLED
+    if form is None:
+        form = RosterForm(
+            initial={"topic": session.topic, "group_note": session.group_note}, rows=roster.rows,
+            may_write_notes=may_write_notes,
+        )  # fmt: skip
+    audit.record(
+        event="groups.roster.viewed", target=session, actor=request.user,
+        data={"channel": "page", "patient_ids": [row.patient.pk for row in roster.rows]},
+    )  # fmt: skip
+    rows = []
+    for row in roster.rows:
+        appointment = row.appointment
+        pk = appointment.pk
+        bound = form.is_bound
+        rows.append(
+            {
+                "row": row,
+                "pk": pk,
+                "status": (form.data.get(f"status-{pk}") if bound else appointment.status) or "",
+                "time_in": (form.data.get(f"time_in-{pk}") if bound else _clock(appointment.time_in)) or "",
+                "time_out": (form.data.get(f"time_out-{pk}") if bound else _clock(appointment.time_out)) or "",
+                "note": (form.data.get(f"note-{pk}") if bound else appointment.progress_note) or "",
+                "errors": getattr(form, "row_errors", {}).get(str(pk), {}),
+            }
+        )
+    return render(
+        request,
+        "groups/session_roster.html",
+        {
+            "session": session, "roster": roster, "rows": rows, "form": form, "choices": services.ROSTER_CHOICES,
+            "may_write_notes": may_write_notes, "may_mark": may_mark,
+            "may_sign": permissions.can_sign_group_sessions(request.user) and not session.is_signed
+            and session.status == GroupSession.Status.HELD,
+            "has_started": services.session_started(session), "summary": request.session.pop(SUMMARY_KEY, None),
+            "default_in": _clock(session.start_time), "default_out": _clock(session.end_time),
+            "week": selectors.iso_week(session.date),
+        },
+        status=status,
+    )  # fmt: skip
+
+
+def _clock(value: datetime.time | None) -> str:
+    return value.strftime("%H:%M") if value else ""
+
+
+@require_http_methods(["GET", "POST"])
+def session_roster(request: ClinicRequest, pk: int) -> HttpResponse:
+    """A session's roster. POST saves every row in one request and one transaction (all or nothing), then
+    shows one summary above the roster (not over its controls)."""
+    session = get_session_for_user(request.user, pk)
+    if request.method == "GET":
+        return _roster_page(request, session, None)
+    _require(permissions.can_record_group_attendance(request.user))
+    roster = selectors.roster(request.user, session)
+    form = RosterForm(
+        request.POST, rows=roster.rows, may_write_notes=permissions.can_change_clinical_text(request.user)
+    )
+    if not form.is_valid():
+        return _roster_page(request, session, form, status=400)
+    try:
+        result = services.save_attendance(
+            actor=request.user, session=session, attendees=form.entries(),
+            group_note=form.cleaned_data.get("group_note") if form.may_write_notes else None,
+            topic=form.cleaned_data["topic"], amendment_reason=form.cleaned_data["amendment_reason"],
+        )  # fmt: skip
+    except services.AttendanceError as exc:
+        form.row_errors = exc.extra["attendees"]  # type: ignore[attr-defined]
+        form.add_error(None, exc.message)
+        return _roster_page(request, session, form, status=400)
+    except (ValidationError, DomainError) as exc:
+        for message in _errors(exc):
+            form.add_error(None, message)
+        return _roster_page(request, session, form, status=400)
+    text = f"Saved: {result.changed} attendee{'s' if result.changed != 1 else ''} updated."
+    if result.amendment:
+        text += " Kept as an amendment of the signed attendance."
+    request.session[SUMMARY_KEY] = text
+    return redirect("groups:session-roster", pk=session.pk)
+
+
+@require_POST
+def session_sign(request: ClinicRequest, pk: int) -> HttpResponse:
+    session = get_session_for_user(request.user, pk)
+    _require(permissions.can_sign_group_sessions(request.user))
+    try:
+        services.sign_session(actor=request.user, session=session)
+    except (ValidationError, DomainError) as exc:
+        request.session[SUMMARY_KEY] = " ".join(_errors(exc))
+    else:
+        request.session[SUMMARY_KEY] = "Signed. Later changes need a reason and are kept as amendments."
+    return redirect("groups:session-roster", pk=session.pk)
+
+
+# --- The weekly attendance sheet ---------------------------------------------------------------------------
+
+
+def _sheet(request: ClinicRequest) -> tuple[AttendanceSheetForm, selectors.Sheet | None]:
+    data = request.GET.copy()
+    data.setdefault("program_session", ProgramSession.AM)
+    form = AttendanceSheetForm(data)
+    if not form.is_valid():
+        return form, None
+    week_start = form.cleaned_data["week"] or selectors.week_days_start(clinic_now().date())
+    sheet = selectors.attendance_sheet(
+        request.user, program_session=form.cleaned_data["program_session"], week_start=week_start,
+        group=form.cleaned_data["group"],
+    )  # fmt: skip
+    return form, sheet
+
+
+@require_GET
+def attendance_sheet(request: ClinicRequest) -> HttpResponse:
+    """Patients × weekdays of one program session and ISO week; ``format=csv|xlsx`` downloads it."""
+    _require(permissions.can_view_group_sessions(request.user))
+    form, sheet = _sheet(request)
+    if sheet is None:
+        return render(request, "groups/attendance_sheet.html", {"form": form, "sheet": None}, status=400)
+    patient_ids = [row.patient_id for row in sheet.rows]
+    export_format = form.cleaned_data.get("format")
+    if export_format:
+        table = selectors.sheet_table(sheet)
+        audit.record_export(
+            model=Appointment, actor=request.user, count=len(sheet.rows), export_format=export_format,
+            criteria={"program_session": sheet.program_session, "week": sheet.week}, patient_ids=patient_ids,
+            extra={"report": "attendance_sheet"},
+        )  # fmt: skip
+        filename = f"attendance-{sheet.program_session}-{sheet.week}.{export_format}"
+        if export_format == "csv":
+            response = HttpResponse(spreadsheets.csv_text(table), content_type="text/csv; charset=utf-8")
+        else:
+            out = io.BytesIO()
+            spreadsheets.write_xlsx(out, table[0], table[1:], title=f"{sheet.program_session} {sheet.week}")
+            response = HttpResponse(out.getvalue(), content_type=spreadsheets.XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    audit.record(
+        event="groups.attendance_sheet.viewed", target_model=GroupSession, actor=request.user,
+        data={"channel": "page", "week": sheet.week, "patient_ids": patient_ids},
+    )  # fmt: skip
+    return render(
+        request,
+        "groups/attendance_sheet.html",
+        {
+            "form": form, "sheet": sheet, "may_edit": permissions.can_edit_attendance_sheet(request.user),
+            "choices": services.ROSTER_CHOICES, "summary": request.session.pop(SUMMARY_KEY, None),
+        },
+    )  # fmt: skip
+
+
+@require_POST
+def sheet_cell(request: ClinicRequest, pk: int) -> HttpResponse:
+    """Change one cell (an attendee's status) of the weekly sheet; signed sessions change on their roster."""
+    _require(permissions.can_edit_attendance_sheet(request.user))
+    appointment = (
+        Appointment.objects.visible_to(request.user)
+        .filter(pk=pk, group_session__isnull=False)
+        .select_related("group_session__service_type")
+        .first()
+    )
+    if appointment is None:
+        raise Http404("No such attendee.")
+    session = appointment.group_session
+    form = SheetCellForm(request.POST)
+    week = request.POST.get("week", "") if form.is_valid() else selectors.iso_week(appointment.date)
+    if not form.is_valid():
+        request.session[SUMMARY_KEY] = "Choose a status."
+    else:
+        try:
+            services.save_attendance(
+                actor=request.user, session=session,
+                attendees=[services.AttendeeInput(appointment=pk, status=form.cleaned_data["status"])],
+            )  # fmt: skip
+        except services.AttendanceError as exc:
+            messages_ = exc.extra["attendees"].get(str(pk), {})
+            request.session[SUMMARY_KEY] = " ".join(m for ms in messages_.values() for m in ms) or exc.message
+        except (ValidationError, DomainError) as exc:
+            request.session[SUMMARY_KEY] = " ".join(_errors(exc))
+        else:
+            request.session[SUMMARY_KEY] = f"Saved {appointment.date:%a %m/%d}."
+    url = reverse("groups:attendance-sheet")
+    return redirect(f"{url}?program_session={session.program_session or 'AM'}&week={week}#cell-{pk}")
+
+
+# --- Enrollment (administrators) ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def group_enrollments(request: ClinicRequest, pk: int) -> HttpResponse:
+    """A group's enrollments; administrators enroll patients and end enrollments here."""
+    _require(permissions.can_view_group_sessions(request.user))
+    group = selectors.groups_visible_to(request.user).filter(pk=pk).first()
+    if group is None:
+        raise Http404("No such group.")
+    form = EnrollForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        _require(permissions.can_manage_enrollments(request.user))
+        if form.is_valid():
+            try:
+                enrollment = services.enroll_patient(
+                    actor=request.user, group=group, patient=form.cleaned_data["patient"],
+                    start_date=form.cleaned_data["start_date"], end_date=form.cleaned_data["end_date"],
+                    override_reason=form.cleaned_data["override_reason"],
+                )  # fmt: skip
+            except (ValidationError, DomainError) as exc:
+                for message in _errors(exc):
+                    form.add_error(None, message)
+            else:
+                warnings = " ".join(w.message for w in enrollment.warnings)  # type: ignore[attr-defined]
+                request.session[SUMMARY_KEY] = f"Enrolled: {enrollment.booked} sessions booked. {warnings}".strip()  # type: ignore[attr-defined]
+                return redirect("groups:group-enrollments", pk=group.pk)
+        status = 400
+    enrollments = selectors.enrollments_visible_to(request.user).filter(group=group).order_by("-start_date")
+    return render(
+        request,
+        "groups/group_enrollments.html",
+        {
+            "group": group, "enrollments": enrollments, "form": form, "end_form": EndEnrollmentForm(),
+            "may_manage": permissions.can_manage_enrollments(request.user),
+            "summary": request.session.pop(SUMMARY_KEY, None),
+        },
+        status=status,
+    )  # fmt: skip
+
+
+@require_POST
+def enrollment_end(request: ClinicRequest, pk: int) -> HttpResponse:
+    _require(permissions.can_manage_enrollments(request.user))
+    enrollment: Enrollment | None = selectors.enrollments_visible_to(request.user).filter(pk=pk).first()
+    if enrollment is None:
+        raise Http404("No such enrollment.")
+    form = EndEnrollmentForm(request.POST)
+    if not form.is_valid():
+        request.session[SUMMARY_KEY] = "Give the enrollment's last day."
+    else:
+        try:
+            cancelled = services.end_enrollment(actor=request.user, enrollment=enrollment, **form.cleaned_data)
+        except (ValidationError, DomainError) as exc:
+            request.session[SUMMARY_KEY] = " ".join(_errors(exc))
+        else:
+            request.session[SUMMARY_KEY] = f"Enrollment ended: {cancelled} later sessions cancelled."
+    return redirect("groups:group-enrollments", pk=enrollment.group_id)
