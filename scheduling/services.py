@@ -647,12 +647,22 @@ def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") 
             appointment.updated_by = by
             appointment.save(update_fields=["status", "updated_by", "updated_at", "end_time"])
             _record_status(appointment, from_status=previous, actor=by, reason=reason)
+    # The day's group sessions are called off with their attendees (the groups app builds on this one).
+    from groups.models import GroupSession
+
+    sessions_cancelled = GroupSession.objects.filter(
+        date=closed_day.date, status=GroupSession.Status.SCHEDULED
+    ).update(status=GroupSession.Status.CANCELLED, updated_by=by, updated_at=timezone.now())
     audit.record(
         event=audit_events.CLOSED_DAY_APPOINTMENTS_CANCELLED,
         target=closed_day,
         actor=by,
         action=audit.Action.UPDATE,
-        data={"date": closed_day.date.isoformat(), "cancelled": len(appointments)},
+        data={
+            "date": closed_day.date.isoformat(),
+            "cancelled": len(appointments),
+            "group_sessions_cancelled": sessions_cancelled,
+        },
     )
     return appointments
 
@@ -697,5 +707,5 @@ def add_closed_day(
     closed_day = ClosedDay(date=date, reason=reason)
     with audit.acting_as(by):
         closed_day.save()
-    cancelled = cancel_for_closed_day(closed_day, by=by) if booked else []
+    cancelled = cancel_for_closed_day(closed_day, by=by)  # also calls off the day's group sessions
     return closed_day, cancelled

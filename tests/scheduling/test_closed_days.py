@@ -55,7 +55,11 @@ def test_cancel_for_closed_day_cancels_open_appointments_as_cancelled_by_clinic_
         "scheduled", "cancelled_by_clinic", admin_user, "Staff training"
     )  # fmt: skip
     entry = AuditEvent.objects.get(event=events.CLOSED_DAY_APPOINTMENTS_CANCELLED)
-    assert entry.actor == admin_user and entry.additional_data == {"date": day.isoformat(), "cancelled": 2}
+    assert entry.actor == admin_user and entry.additional_data == {
+        "date": day.isoformat(),
+        "cancelled": 2,
+        "group_sessions_cancelled": 0,
+    }
     # One audited update per appointment as well (django-auditlog).
     assert AuditEvent.objects.filter(event="scheduling.appointment.updated", object_id=booked[0].pk).exists()
 
