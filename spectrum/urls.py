@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("scheduling.api.urls")),
     path("", include("authorizations.api.urls")),
     path("", include("audit.api.urls")),
+    path("", include("documents.api.urls")),
 ]
 
 # An unknown address under /api/ answers JSON like the API itself; elsewhere, the styled page.
@@ -24,6 +25,8 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("", include("scheduling.urls")),
     path("authorizations/", include("authorizations.urls")),
+    # /patients/<id>/face-sheet.pdf, /patients/<id>/documents/upload/ and /documents/<id>/...
+    path("", include("documents.urls")),
     # /exports/<what>.<format> (list-page downloads) and /metrics (Prometheus).
     path("", include("operations.urls")),
     path("admin/", admin.site.urls),
