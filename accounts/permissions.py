@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from rest_framework.views import APIView
 
     from documents.models import Document, DocumentCategory
-
     from patients.models import Patient
 
 # Who a predicate is asked about: a request's user, signed in or not.

@@ -26,13 +26,14 @@ class FaceSheetError(RuntimeError):
 def face_sheet_context(*, actor: Any, patient: Patient) -> dict[str, Any]:
     """What the face sheet shows ``actor``: the clinical section only for roles that see clinical text."""
     authorizations = authorization_selectors.for_patient(actor, patient)
+    active = None
+    if authorizations is not None:
+        active = [a for a in authorizations if a.status == Authorization.Status.ACTIVE]
     schedule = scheduling_selectors.patient_schedule(actor, patient)
     return {
         "patient": patient,
         "show_clinical": permissions.can_view_clinical_text(actor),
-        "active_authorizations": (
-            [a for a in authorizations if a.status == Authorization.Status.ACTIVE] if authorizations is not None else None
-        ),
+        "active_authorizations": active,
         "upcoming": schedule["upcoming"] if schedule is not None else None,
         "printed_at": timezone.localtime(),
         "printed_by": actor,

@@ -76,7 +76,7 @@ def _convert_heic(upload: BinaryIO) -> BinaryIO:
     from pillow_heif import register_heif_opener
 
     register_heif_opener()
-    converted = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+    converted = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - the caller closes it
     try:
         with Image.open(upload) as image:
             image.convert("RGB").save(converted, format="JPEG", quality=90)

@@ -15,7 +15,10 @@ from patients.views import get_patient_for_user
 
 # An uploaded file is shown as itself and nothing more: no script, no plugins but the PDF viewer, no
 # requests, no forms, in a unique origin (sandbox). nosniff keeps the browser to the declared type.
-DOCUMENT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; object-src 'self'; sandbox; frame-ancestors 'self'"
+DOCUMENT_CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; object-src 'self'; sandbox; "
+    "frame-ancestors 'self'"
+)
 
 
 def get_document_for_user(user, pk: int) -> Document:
@@ -38,7 +41,8 @@ def file_response(document: Document, chunks, *, download: bool) -> StreamingHtt
     response["Content-Length"] = str(document.size)
     # The filename is made up here (category and id): the uploaded name and the title may hold PHI.
     disposition = "attachment" if download else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{document.category.code}-{document.pk}{document.extension}"'
+    filename = f"{document.category.code}-{document.pk}{document.extension}"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return document_headers(response)
 
 

@@ -46,7 +46,8 @@ def seeded_tables() -> frozenset[str]:
 
     group_permissions = Group.permissions.through._meta.db_table
     # The migration that chains the audit trail writes the chain's head (at 0 on an empty trail).
-    return frozenset(model._meta.db_table for model in (ContentType, Permission, Group, ServiceType, DocumentCategory)) | {
+    seeded = (ContentType, Permission, Group, ServiceType, DocumentCategory)
+    return frozenset(model._meta.db_table for model in seeded) | {
         group_permissions,
         AUDIT_CHAIN_HEAD_TABLE,
     }

@@ -1,6 +1,8 @@
 from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from documents import selectors
@@ -29,6 +31,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         return reverse("api:document-download", args=[document.pk])
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class _CategoryField(serializers.SlugRelatedField):
     def get_queryset(self):
         return selectors.categories_for_upload(self.context["request"].user)

@@ -42,9 +42,10 @@ class PatientDocumentList(generics.ListAPIView):
     @extend_schema(request={"multipart/form-data": UploadDocumentInputSerializer}, responses={201: DocumentSerializer})
     def post(self, request: Request, pk: int) -> Response:
         patient = _patient(request, pk)
+        submitted = request.data  # parsing runs the upload handlers, which mark a file past the limit
         if upload_was_too_large(request._request):
             raise ValidationError({"file": [too_large_message()]})
-        serializer = UploadDocumentInputSerializer(data=request.data, context={"request": request})
+        serializer = UploadDocumentInputSerializer(data=submitted, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         document = services.upload_document(
