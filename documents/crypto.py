@@ -15,7 +15,7 @@ import io
 import secrets
 import struct
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import IO, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -39,7 +39,7 @@ def document_crypto(keys: Iterable[str] | None = None) -> MultiFernet:
     return MultiFernet([Fernet(key) for key in keys])
 
 
-def encrypt_chunks(source: BinaryIO, crypto: MultiFernet | None = None) -> Iterator[bytes]:
+def encrypt_chunks(source: IO[bytes], crypto: MultiFernet | None = None) -> Iterator[bytes]:
     """The encrypted form of ``source``, read ``CHUNK_SIZE`` bytes at a time."""
     crypto = crypto or document_crypto()
     file_id = secrets.token_bytes(16)
@@ -56,7 +56,7 @@ def encrypt_chunks(source: BinaryIO, crypto: MultiFernet | None = None) -> Itera
         chunk, sequence = following, sequence + 1
 
 
-def decrypt_chunks(source: BinaryIO, crypto: MultiFernet | None = None) -> Iterator[bytes]:
+def decrypt_chunks(source: Any, crypto: MultiFernet | None = None) -> Iterator[bytes]:
     """The plaintext of an encrypted document, chunk by chunk; raises on a wrong key or any alteration."""
     crypto = crypto or document_crypto()
     if _read_exactly(source, len(MAGIC)) != MAGIC:
@@ -93,13 +93,13 @@ def decrypt_chunks(source: BinaryIO, crypto: MultiFernet | None = None) -> Itera
         raise DocumentDecryptionError("The stored document has data after its last frame.")
 
 
-def check_key(source: BinaryIO, crypto: MultiFernet | None = None) -> None:
+def check_key(source: Any, crypto: MultiFernet | None = None) -> None:
     """Read and authenticate every frame of ``source`` (restores and verification); raises if anything is wrong."""
     for _ in decrypt_chunks(source, crypto):
         pass
 
 
-def _read_exactly(source: BinaryIO, size: int) -> bytes:
+def _read_exactly(source: Any, size: int) -> bytes:
     parts = []
     while size:
         part = source.read(size)
@@ -117,7 +117,7 @@ class EncryptingReader(io.RawIOBase):
     plaintext nor the ciphertext is ever whole in memory.
     """
 
-    def __init__(self, source: BinaryIO, crypto: MultiFernet | None = None) -> None:
+    def __init__(self, source: IO[bytes], crypto: MultiFernet | None = None) -> None:
         super().__init__()
         self._chunks = encrypt_chunks(source, crypto)
         self._pending = b""
@@ -126,7 +126,7 @@ class EncryptingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         while not self._pending:
             try:
                 self._pending = next(self._chunks)

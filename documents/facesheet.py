@@ -28,7 +28,8 @@ def face_sheet_context(*, actor: Any, patient: Patient) -> dict[str, Any]:
     authorizations = authorization_selectors.for_patient(actor, patient)
     active = None
     if authorizations is not None:
-        active = [a for a in authorizations if a.status == Authorization.Status.ACTIVE]
+        # ``status`` is derived and annotated by the selector (authorizations.selectors.with_usage).
+        active = [a for a in authorizations if a.status == Authorization.Status.ACTIVE]  # type: ignore[attr-defined]
     schedule = scheduling_selectors.patient_schedule(actor, patient)
     return {
         "patient": patient,

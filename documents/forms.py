@@ -17,4 +17,6 @@ class DocumentUploadForm(forms.Form):
 
     def __init__(self, *args, categories, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = categories
+        category = self.fields["category"]
+        assert isinstance(category, forms.ModelChoiceField)
+        category.queryset = categories

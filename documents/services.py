@@ -5,7 +5,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,7 +34,7 @@ def _file_error(message: str) -> ValidationError:
     return ValidationError({"file": [message]})
 
 
-def inspect_upload(upload: BinaryIO, filename: str) -> sniffing.FileType:
+def inspect_upload(upload: IO[bytes], filename: str) -> sniffing.FileType:
     """The accepted type of ``upload`` from its content; refuses anything else, and a name that claims another type.
 
     HEIC photos (phones) are recognised here and converted to JPEG by ``_convert_heic``.
@@ -59,7 +59,7 @@ def inspect_upload(upload: BinaryIO, filename: str) -> sniffing.FileType:
     return actual
 
 
-def _check_image(upload: BinaryIO, kind: sniffing.FileType) -> None:
+def _check_image(upload: IO[bytes], kind: sniffing.FileType) -> None:
     try:
         with Image.open(upload) as image:
             if image.format != kind.code.upper():
@@ -71,7 +71,7 @@ def _check_image(upload: BinaryIO, kind: sniffing.FileType) -> None:
         upload.seek(0)
 
 
-def _convert_heic(upload: BinaryIO) -> BinaryIO:
+def _convert_heic(upload: IO[bytes]) -> IO[bytes]:
     """A HEIC photo re-encoded as JPEG (pillow-heif), in a temporary file."""
     from pillow_heif import register_heif_opener
 
@@ -87,7 +87,7 @@ def _convert_heic(upload: BinaryIO) -> BinaryIO:
     return converted
 
 
-def _thumbnail(source: BinaryIO) -> io.BytesIO:
+def _thumbnail(source: IO[bytes]) -> io.BytesIO:
     source.seek(0)
     out = io.BytesIO()
     with Image.open(source) as image:
@@ -98,7 +98,7 @@ def _thumbnail(source: BinaryIO) -> io.BytesIO:
     return out
 
 
-def _size_of(handle: BinaryIO) -> int:
+def _size_of(handle: IO[bytes]) -> int:
     handle.seek(0, io.SEEK_END)
     size = handle.tell()
     handle.seek(0)
@@ -114,7 +114,7 @@ def upload_document(
     *,
     actor: Any,
     patient: Patient,
-    upload: BinaryIO,
+    upload: IO[bytes],
     filename: str,
     category: DocumentCategory,
     title: str,

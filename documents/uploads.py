@@ -19,7 +19,8 @@ class MaxSizeUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > settings.DOCUMENT_MAX_BYTES:
-            self.request.upload_too_large = True  # type: ignore[attr-defined]
+            if self.request is not None:
+                self.request.upload_too_large = True  # type: ignore[attr-defined]
             raise StopUpload(connection_reset=False)
         return raw_data
 

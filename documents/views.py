@@ -1,8 +1,11 @@
 """Documents on the patient page: upload, view inline, download, thumbnails, delete; and the face sheet PDF."""
 
+from typing import TypeVar
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,7 +31,10 @@ def get_document_for_user(user, pk: int) -> Document:
     return document
 
 
-def document_headers(response: HttpResponse) -> HttpResponse:
+ResponseType = TypeVar("ResponseType", bound=HttpResponseBase)
+
+
+def document_headers(response: ResponseType) -> ResponseType:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = DOCUMENT_CSP
     response["Cross-Origin-Resource-Policy"] = "same-origin"
@@ -82,7 +88,7 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
-def document_view(request: HttpRequest, pk: int) -> HttpResponse:
+def document_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     document = get_document_for_user(request.user, pk)
     download = request.GET.get("download") == "1"
     chunks = services.open_document(actor=request.user, document=document, download=download, channel="page")

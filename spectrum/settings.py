@@ -12,6 +12,7 @@ import secrets
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from cryptography.fernet import Fernet
@@ -428,7 +429,10 @@ DOCUMENT_RETENTION_DAYS = env_int("DOCUMENT_RETENTION_DAYS", 6 * 365)
 # "local" (files under DOCUMENTS_ROOT) or "s3" (any S3-compatible object store, through django-storages).
 DOCUMENTS_STORAGE = env_str("DOCUMENTS_STORAGE", "local").lower()
 DOCUMENTS_ROOT = Path(env_str("DOCUMENTS_ROOT") or BASE_DIR / "documents-store")
+DOCUMENTS_STORAGE_BACKEND: dict[str, Any]
 if DOCUMENTS_STORAGE == "s3":
+    if not env_str("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("DOCUMENTS_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
     DOCUMENTS_STORAGE_BACKEND = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -443,8 +447,6 @@ if DOCUMENTS_STORAGE == "s3":
             "file_overwrite": False,
         },
     }
-    if not DOCUMENTS_STORAGE_BACKEND["OPTIONS"]["bucket_name"]:
-        raise ImproperlyConfigured("DOCUMENTS_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
 elif DOCUMENTS_STORAGE == "local":
     DOCUMENTS_STORAGE_BACKEND = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

@@ -13,7 +13,7 @@ from spectrum.validation import page_date
 class DocumentSerializer(serializers.ModelSerializer):
     """A document's description; the file itself is at ``download_url``."""
 
-    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    category: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
     is_clinical = serializers.BooleanField(source="category.is_clinical", read_only=True)
     uploaded_at = serializers.DateTimeField(source="created_at", read_only=True)
