@@ -49,6 +49,9 @@ class Document(TimeStampedModel):
     # Random names: the uploaded file's name never reaches storage (it may hold PHI, or "../").
     storage_name = models.CharField(max_length=200, unique=True, editable=False)
     thumbnail_name = models.CharField(max_length=200, blank=True, editable=False)
+    # A PDF with scripts or actions (or one that could not be inspected) is never shown in the browser's
+    # viewer, whose PDF engine runs such scripts whatever the page's CSP says: it is only downloaded.
+    has_active_content = models.BooleanField(default=False, editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )

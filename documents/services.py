@@ -87,6 +87,69 @@ def _convert_heic(upload: IO[bytes]) -> IO[bytes]:
     return converted
 
 
+# PDF actions that run something or reach out (as opposed to moving to a page).
+ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/RichMediaExecute", "/Rendition", "/URI"}
+MAX_INSPECTED_PAGES = 2000
+
+
+def pdf_has_active_content(upload: IO[bytes]) -> bool:
+    """Whether a PDF holds scripts or actions, or cannot be inspected (then it counts as active).
+
+    Reads the document's structure with pypdf (not its page content): the catalogue's open and
+    additional actions, named scripts, embedded files and XFA forms, and every page's and annotation's
+    actions. A file without an end marker is not parsed at all (pypdf would scan all of it).
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    size = _size_of(upload)
+    upload.seek(max(size - 1024, 0))
+    tail = upload.read()
+    upload.seek(0)
+    if b"%%EOF" not in tail:
+        return True
+    try:
+        reader = PdfReader(upload, strict=True)
+        root = reader.trailer["/Root"].get_object()
+        if "/AA" in root or _is_active_action(root.get("/OpenAction")):
+            return True
+        names = root.get("/Names")
+        if names is not None and ({"/JavaScript", "/EmbeddedFiles"} & set(names.get_object().keys())):
+            return True
+        form = root.get("/AcroForm")
+        if form is not None and "/XFA" in form.get_object():
+            return True
+        if len(reader.pages) > MAX_INSPECTED_PAGES:
+            return True
+        for page in reader.pages:
+            if "/AA" in page:
+                return True
+            for annotation in page.get("/Annots") or []:
+                annotation = annotation.get_object()
+                if "/AA" in annotation or _is_active_action(annotation.get("/A")):
+                    return True
+    except (PyPdfError, KeyError, AttributeError, TypeError, ValueError, RecursionError):
+        return True
+    finally:
+        upload.seek(0)
+    return False
+
+
+def _is_active_action(action: Any) -> bool:
+    if action is None:
+        return False
+    action = action.get_object()
+    if not hasattr(action, "get"):  # an explicit destination (an array): goes to a page
+        return False
+    if action.get("/S") in ACTIVE_ACTIONS:
+        return True
+    following = action.get("/Next")
+    if following is None:
+        return False
+    following = following.get_object()
+    return any(_is_active_action(item) for item in (following if isinstance(following, list) else [following]))
+
+
 def _thumbnail(source: IO[bytes]) -> io.BytesIO:
     source.seek(0)
     out = io.BytesIO()
@@ -141,6 +204,7 @@ def upload_document(
     if kind == sniffing.HEIC:
         upload = converted = _convert_heic(upload)
         kind, size = sniffing.JPEG, _size_of(upload)
+    has_active_content = kind == sniffing.PDF and pdf_has_active_content(upload)
     names: list[str] = []
     try:
         name, _ = storage.save_encrypted(upload)
@@ -160,6 +224,7 @@ def upload_document(
                 size=size,
                 storage_name=name,
                 thumbnail_name=thumbnail_name,
+                has_active_content=has_active_content,
                 uploaded_by=actor,
             )
             document.full_clean(exclude=["patient", "category", "uploaded_by", "deleted_by"])

@@ -17,7 +17,8 @@ from documents.uploads import too_large_message, upload_was_too_large
 from patients.views import get_patient_for_user
 
 # An uploaded file is shown as itself and nothing more: no script, no plugins but the PDF viewer, no
-# requests, no forms, in a unique origin (sandbox). nosniff keeps the browser to the declared type.
+# requests, no forms, in a unique origin (sandbox). nosniff keeps the browser to the declared type. A PDF
+# with scripts is only ever downloaded (see document_view).
 DOCUMENT_CSP = (
     "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; object-src 'self'; sandbox; "
     "frame-ancestors 'self'"
@@ -90,7 +91,8 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def document_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     document = get_document_for_user(request.user, pk)
-    download = request.GET.get("download") == "1"
+    # A PDF with scripts is downloaded, never shown: the browser's PDF engine would run them.
+    download = request.GET.get("download") == "1" or document.has_active_content
     chunks = services.open_document(actor=request.user, document=document, download=download, channel="page")
     return file_response(document, chunks, download=download)
 

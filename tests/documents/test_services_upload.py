@@ -203,3 +203,16 @@ def test_expiry_before_the_document_date_is_refused(admin_user, patient, categor
             expires_on=datetime.date(2026, 4, 1),
         )
     assert caught.value.message_dict == {"expires_on": ["The expiry date is before the document's date."]}
+
+
+@pytest.mark.parametrize(
+    ("content", "active"),
+    [
+        (pdf_bytes(), False),
+        (pdf_bytes(javascript=True), True),
+        (pdf_bytes().replace(b"%%EOF", b"%%EOX"), True),  # cannot be inspected: counts as active
+        (pdf_bytes(page_script=True), True),
+    ],
+)
+def test_pdf_scripts_and_actions_are_found(content, active):
+    assert services.pdf_has_active_content(io.BytesIO(content)) is active
