@@ -110,7 +110,7 @@ def pdf_has_active_content(upload: IO[bytes]) -> bool:
         return True
     try:
         reader = PdfReader(upload, strict=True)
-        root = reader.trailer["/Root"].get_object()
+        root: Any = reader.trailer["/Root"].get_object()
         if "/AA" in root or _is_active_action(root.get("/OpenAction")):
             return True
         names = root.get("/Names")
