@@ -35,8 +35,11 @@ RUN groupadd --system --gid 10001 spectrum \
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-client \
     && rm -rf /var/lib/apt/lists/* \
-    && install -d -m 700 -o spectrum -g spectrum /var/backups/spectrum
+    && install -d -m 700 -o spectrum -g spectrum /var/backups/spectrum \
+    && install -d -m 700 -o spectrum -g spectrum /var/lib/spectrum/documents
 ENV BACKUP_DIR=/var/backups/spectrum
+# Uploaded documents (encrypted) when DOCUMENTS_STORAGE=local: a volume, like the backups.
+ENV DOCUMENTS_ROOT=/var/lib/spectrum/documents
 
 WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv

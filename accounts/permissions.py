@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
+    from documents.models import Document, DocumentCategory
     from patients.models import Patient
 
 # Who a predicate is asked about: a request's user, signed in or not.
@@ -41,6 +42,9 @@ SCHEDULING_BOOKING = SCHEDULING_READ | {
 }  # fmt: skip
 AUTHORIZATION_READ = {"authorizations.view_authorization"}
 AUTHORIZATION_WRITE = AUTHORIZATION_READ | {"authorizations.add_authorization", "authorizations.change_authorization"}
+# Deleting a document (a soft delete) and managing categories: administrators only (through "*").
+DOCUMENT_READ = {"documents.view_document", "documents.view_documentcategory"}
+DOCUMENT_WRITE = DOCUMENT_READ | {"documents.add_document", "documents.change_document"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Everything, including the administrators-only operations.export_data and operations.view_metrics.
@@ -50,17 +54,20 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"patients.deactivate_patient"}
     | SCHEDULING_BOOKING
     | {"scheduling.override_conflict"}
-    | AUTHORIZATION_WRITE,
+    | AUTHORIZATION_WRITE
+    | DOCUMENT_WRITE,
     Role.NURSE: PATIENT_EDITING
     | PATIENT_CLINICAL
     | SCHEDULING_BOOKING
     | {"scheduling.override_conflict"}
-    | AUTHORIZATION_READ,
-    Role.STAFF: PATIENT_EDITING | SCHEDULING_BOOKING | AUTHORIZATION_READ,
+    | AUTHORIZATION_READ
+    | DOCUMENT_WRITE,
+    Role.STAFF: PATIENT_EDITING | SCHEDULING_BOOKING | AUTHORIZATION_READ | DOCUMENT_WRITE,
     # Reads everything except the SSN (not even masked); writes nothing.
     Role.READ_ONLY: {"audit.view_auditevent", "patients.view_patient", "patients.view_clinical"}
     | SCHEDULING_READ
-    | AUTHORIZATION_READ,
+    | AUTHORIZATION_READ
+    | DOCUMENT_READ,
 }
 
 
@@ -160,6 +167,8 @@ PHI_PATHS: dict[str, str | None] = {
     "/api/v1/group-sessions/": None,
     "/api/v1/enrollments/": None,
     "/api/v1/attendance-sheet/": None,
+    "/documents/": None,
+    "/api/v1/documents/": None,
 }
 
 
@@ -438,6 +447,70 @@ def can_edit_attendance_sheet(user: Actor) -> bool:
     return can_record_group_attendance(user)
 
 
+# --- Documents and printable records -------------------------------------------------------------------
+# Clinical categories (evaluations, referrals) follow clinical text: hidden from the front desk. The
+# auditor reads; deleting (a soft delete) is for administrators; deleted documents are shown to no one.
+
+
+def can_view_documents(user: Actor) -> bool:
+    """A patient's documents section and the documents API at all (which ones: ``can_view_document``)."""
+    return _granted(user, "documents.view_document")
+
+
+def can_view_document_category(user: Actor, category: "DocumentCategory") -> bool:
+    return can_view_documents(user) and (not category.is_clinical or can_view_clinical_text(user))
+
+
+def can_view_document(user: Actor, document: "Document") -> bool:
+    """View or download one document (views answer 404 otherwise: its existence is not disclosed)."""
+    return (
+        document.deleted_at is None
+        and can_view_patient(user, document.patient)
+        and can_view_document_category(user, document.category)
+    )
+
+
+def can_upload_documents(user: Actor) -> bool:
+    return _granted(user, "documents.add_document")
+
+
+def can_upload_document_for(user: Actor, patient: "Patient") -> bool:
+    """The patient page's upload form: only for active patients."""
+    return patient.is_active and can_upload_documents(user) and can_view_patient(user, patient)
+
+
+def can_use_document_category(user: Actor, category: "DocumentCategory") -> bool:
+    """File a document under ``category``: an active one the user may see (clinical ones need clinical writes)."""
+    return (
+        category.is_active
+        and can_view_document_category(user, category)
+        and (not category.is_clinical or can_change_clinical_text(user))
+    )
+
+
+def can_change_documents(user: Actor) -> bool:
+    return _granted(user, "documents.change_document")
+
+
+def can_change_document(user: Actor, document: "Document") -> bool:
+    """Edit a document's title, category and dates."""
+    return can_change_documents(user) and can_view_document(user, document)
+
+
+def can_delete_documents(user: Actor) -> bool:
+    return _granted(user, "documents.delete_document")
+
+
+def can_delete_document(user: Actor, document: "Document") -> bool:
+    """Soft-delete a document: administrators (the file stays until the retention purge)."""
+    return can_delete_documents(user) and can_view_document(user, document)
+
+
+def can_view_face_sheet(user: Actor, patient: "Patient") -> bool:
+    """The printable face sheet: whoever may open the record (its clinical part: ``can_view_clinical_text``)."""
+    return can_view_patient(user, patient)
+
+
 # --- Accounts -----------------------------------------------------------------------------------------
 
 
@@ -623,4 +696,13 @@ class GroupSessionPermissions(PredicatePermission):
 
     predicates = {
         "read": can_view_group_sessions, "create": can_add_group_sessions, "change": can_record_group_attendance,
+    }  # fmt: skip
+
+
+class DocumentPermissions(PredicatePermission):
+    """Per document, the views ask ``can_view_document`` / ``can_change_document`` / ``can_delete_document``."""
+
+    predicates = {
+        "read": can_view_documents, "create": can_upload_documents, "change": can_change_documents,
+        "delete": can_delete_documents,
     }  # fmt: skip

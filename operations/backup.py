@@ -32,6 +32,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from audit import services as audit
+from documents import backup as document_backup
 from operations import archive, conf, postgres, tables
 from operations.models import DataOperation
 
@@ -138,6 +139,8 @@ def create_backup(
     }
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        # Documents' stored files (encrypted as they are) go beside the backup; the manifest authenticates them.
+        manifest["documents"] = document_backup.write_documents(final, using)
         with os.fdopen(fd, "wb") as out:
             writer = archive.ArchiveWriter(out, crypto, backup_id)
             if method == "pg_dump":
@@ -149,6 +152,7 @@ def create_backup(
         partial.replace(final)
     except BaseException:
         partial.unlink(missing_ok=True)
+        document_backup.remove(final)
         raise
     manifest = {**manifest, **trailer, "file": name}
     _write_sidecar(final, manifest)
@@ -292,5 +296,6 @@ def prune(directory: Path, *, keep: int) -> list[Path]:
     for backup in backups[: max(len(backups) - keep, 0)]:
         backup.path.unlink(missing_ok=True)
         backup.path.with_name(backup.path.name + MANIFEST_SUFFIX).unlink(missing_ok=True)
+        document_backup.remove(backup.path)
         removed.append(backup.path)
     return removed

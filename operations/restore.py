@@ -28,6 +28,7 @@ from django.core.cache import caches
 from django.db import DatabaseError, connections, transaction
 
 from audit import services as audit
+from documents import backup as document_backup
 from operations import archive, conf, postgres, tables
 from operations.models import DataOperation
 
@@ -48,6 +49,7 @@ class RestoreResult:
     trailer: dict[str, Any]
     replaced: dict[str, int] = field(default_factory=dict)  # rows that were in the database before
     undecryptable: list[str] = field(default_factory=list)
+    documents: int = 0  # document files put back into storage
 
 
 def read_manifest(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -90,7 +92,13 @@ def check_schema(header: dict[str, Any], using: str = "default") -> None:
 
 
 def restore_backup(
-    *, path: Path, force: bool = False, using: str = "default", run_by: str = "", record: bool = True
+    *,
+    path: Path,
+    force: bool = False,
+    using: str = "default",
+    run_by: str = "",
+    record: bool = True,
+    restore_documents: bool = True,
 ) -> RestoreResult:
     """Replace the contents of database ``using`` with the backup at ``path`` (see the module docstring)."""
     crypto = conf.backup_crypto()
@@ -110,11 +118,18 @@ def restore_backup(
             "if that is what you want (take a backup of it first)."
         )
     _, trailer = read_manifest(path)  # the whole file checks out before anything changes
+    try:  # and so do the documents' files: checksums, and that they decrypt with this FIELD_ENCRYPTION_KEY
+        document_index = document_backup.check_documents(Path(path), header.get("documents"))
+    except document_backup.DocumentBackupError as exc:
+        raise RestoreVerificationError(str(exc)) from None
     known = {table.name for table in inventory}
     missing = sorted(set(trailer["tables"]) - known)
     if missing:
         raise RestoreRefused(f"The backup holds tables this database lacks: {', '.join(missing)}.")
     result = RestoreResult(header=header, trailer=trailer, replaced=existing)
+    # Files first: they are under random names, so one the database then does not point at is harmless.
+    if restore_documents:
+        result.documents = document_backup.restore_documents(Path(path), document_index)
     sessions_before = _session_keys(using)
     try:
         if header["method"] == "pg_dump":
@@ -177,6 +192,7 @@ def _record(result: RestoreResult, *, force: bool, run_by: str, path: Path) -> N
             "replaced_rows": sum(result.replaced.values()),
             "replaced_audit_entries": result.replaced.get(tables.AUDIT_TABLE, 0),
             "undecryptable_columns": result.undecryptable,
+            "document_files": result.documents,
             "run_by": run_by,
         },
     )

@@ -41,11 +41,13 @@ AUDIT_CHAIN_HEAD_TABLE = "audit_auditchainhead"
 
 def seeded_tables() -> frozenset[str]:
     """Tables that migrations fill: a freshly migrated database has rows here and still counts as empty."""
+    from documents.models import DocumentCategory
     from scheduling.models import ServiceType
 
     group_permissions = Group.permissions.through._meta.db_table
     # The migration that chains the audit trail writes the chain's head (at 0 on an empty trail).
-    return frozenset(model._meta.db_table for model in (ContentType, Permission, Group, ServiceType)) | {
+    seeded = (ContentType, Permission, Group, ServiceType, DocumentCategory)
+    return frozenset(model._meta.db_table for model in seeded) | {
         group_permissions,
         AUDIT_CHAIN_HEAD_TABLE,
     }

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connections
 
 from audit import services as audit
+from documents import backup as document_backup
 from operations import archive, conf, postgres, restore, tables
 from operations.models import DataOperation
 
@@ -49,6 +50,10 @@ def verify_backup(*, path: Path, using: str = "default", run_by: str = "") -> Ve
     if header["method"] == "pg_dump" and connection.vendor != "postgresql":
         raise restore.RestoreRefused("A pg_dump backup can only be verified with PostgreSQL as the database.")
     result = VerifyResult(path=Path(path), header=header, trailer=trailer, scratch="")
+    try:
+        document_backup.check_documents(Path(path), header.get("documents"))
+    except document_backup.DocumentBackupError as exc:
+        result.problems.append(str(exc))
     if connection.vendor == "postgresql":
         name = f"{SCRATCH_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
         result.scratch = f"a temporary PostgreSQL database ({name})"
@@ -131,7 +136,8 @@ def restore_into_scratch(path: Path) -> dict[str, Any]:
     if os.environ.get(SCRATCH_MARKER) != "1" or not is_scratch:
         raise archive.BackupError("--in-scratch is for verify_backup's own scratch database only.")
     call_command("migrate", interactive=False, verbosity=0)
-    outcome = restore.restore_backup(path=path, record=False)
+    # The documents' files were checked by the parent; the scratch copy leaves the real storage alone.
+    outcome = restore.restore_backup(path=path, record=False, restore_documents=False)
     inventory = tables.inventory()
     return {
         "ok": True,

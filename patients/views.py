@@ -15,6 +15,8 @@ from accounts.reauth import reauth_required
 from audit import selectors as audit_selectors
 from audit.models import AuditEvent
 from authorizations import selectors as authorization_selectors
+from documents import selectors as document_selectors
+from documents.forms import DocumentUploadForm
 from patients import selectors, services
 from patients.filters import PatientFilter
 from patients.forms import PatientForm
@@ -163,6 +165,14 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "patient_authorizations": authorization_selectors.for_patient(user, patient),
         "can_add_authorization": permissions.can_add_authorization_for(user, patient),
         "can_book": permissions.can_book_for_patient(user, patient),
+        "can_view_face_sheet": permissions.can_view_face_sheet(user, patient),
+        "patient_documents": document_selectors.patient_documents(user, patient),
+        "can_delete_documents": permissions.can_delete_documents(user),
+        "document_form": (
+            DocumentUploadForm(categories=document_selectors.categories_for_upload(user))
+            if permissions.can_upload_document_for(user, patient)
+            else None
+        ),
     }
     return render(request, "patients/patient_detail.html", context)
 

@@ -12,6 +12,7 @@ import secrets
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -162,6 +163,7 @@ INSTALLED_APPS = [
     "authorizations",
     "groups",
     "operations",
+    "documents",
 ]
 
 MIDDLEWARE = [
@@ -521,6 +523,54 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reminder-sweep": {"task": "reminders.tasks.send_due_reminders", "schedule": timedelta(minutes=5)},
 }
+# --- Patient documents (documents app) ---------------------------------------------------------------
+
+# Uploaded files are encrypted with FIELD_ENCRYPTION_KEY (the first key encrypts, all decrypt), in chunks.
+# Largest accepted upload, in bytes (checked while the upload streams in).
+DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
+# Soft-deleted documents' files are kept this many days, then `manage.py purge_deleted_documents` removes them.
+DOCUMENT_RETENTION_DAYS = env_int("DOCUMENT_RETENTION_DAYS", 6 * 365)
+# "local" (files under DOCUMENTS_ROOT) or "s3" (any S3-compatible object store, through django-storages).
+DOCUMENTS_STORAGE = env_str("DOCUMENTS_STORAGE", "local").lower()
+DOCUMENTS_ROOT = Path(env_str("DOCUMENTS_ROOT") or BASE_DIR / "documents-store")
+DOCUMENTS_STORAGE_BACKEND: dict[str, Any]
+if DOCUMENTS_STORAGE == "s3":
+    if not env_str("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("DOCUMENTS_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    DOCUMENTS_STORAGE_BACKEND = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": env_secret("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_secret("AWS_SECRET_ACCESS_KEY") or None,
+            # Private objects, never a public or signed URL: files are only ever served through Spectrum.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif DOCUMENTS_STORAGE == "local":
+    DOCUMENTS_STORAGE_BACKEND = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # No base_url: documents have no URL of their own; directories 700, files 600.
+        "OPTIONS": {
+            "location": str(DOCUMENTS_ROOT),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+else:
+    raise ImproperlyConfigured("DOCUMENTS_STORAGE must be 'local' or 's3'.")
+# Uploads stream to a temporary file, never whole into memory; the first handler stops one that grows
+# past DOCUMENT_MAX_BYTES while it is still arriving.
+FILE_UPLOAD_HANDLERS = [
+    "documents.uploads.MaxSizeUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 
 # --- Email (password resets, invitations, reminders, alerts to administrators) ---------------------
 
@@ -616,6 +666,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "documents": DOCUMENTS_STORAGE_BACKEND,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

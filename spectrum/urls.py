@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("authorizations.api.urls")),
     path("", include("groups.api.urls")),
     path("", include("audit.api.urls")),
+    path("", include("documents.api.urls")),
 ]
 
 # An unknown address under /api/ answers JSON like the API itself; elsewhere, the styled page.
@@ -26,6 +27,8 @@ urlpatterns = [
     path("", include("scheduling.urls")),
     path("authorizations/", include("authorizations.urls")),
     path("", include("groups.urls")),
+    # /patients/<id>/face-sheet.pdf, /patients/<id>/documents/upload/ and /documents/<id>/...
+    path("", include("documents.urls")),
     # /exports/<what>.<format> (list-page downloads) and /metrics (Prometheus).
     path("", include("operations.urls")),
     path("admin/", admin.site.urls),

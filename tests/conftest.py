@@ -96,8 +96,16 @@ def _private_task_queue(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, tmp_path_factory):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Uploaded documents go to a fresh folder per test, never into the project's DOCUMENTS_ROOT.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path_factory.mktemp("documents")), "base_url": None},
+        },
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -243,6 +251,7 @@ def reference_data(transactional_db):
         ("scheduling.migrations.0002_service_types_and_roles", "create"),
         ("scheduling.migrations.0004_authorization_defaults", "forward"),
         ("groups.migrations.0002_group_capacity_and_roles", "forward"),
+        ("documents.migrations.0002_seed_categories_and_roles", "seed"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
     sync_role_groups()

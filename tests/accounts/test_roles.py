@@ -8,6 +8,8 @@ from accounts.models import Role, User
 from accounts.permissions import (
     AUTHORIZATION_READ,
     AUTHORIZATION_WRITE,
+    DOCUMENT_READ,
+    DOCUMENT_WRITE,
     ROLE_PERMISSIONS,
     SCHEDULING_BOOKING,
     SCHEDULING_READ,
@@ -40,13 +42,18 @@ def test_groups_hold_the_matrix():
         }
         | SCHEDULING_READ
         | AUTHORIZATION_READ
+        | DOCUMENT_READ
     )
     assert (
         group_permissions(Role.STAFF)
         == {"patients.view_patient", "patients.add_patient", "patients.change_patient"}
         | SCHEDULING_BOOKING
         | AUTHORIZATION_READ
+        | DOCUMENT_WRITE
     )
+    assert "documents.delete_document" in admin
+    for role in (Role.DOCTOR, Role.NURSE, Role.STAFF, Role.READ_ONLY):
+        assert "documents.delete_document" not in group_permissions(role)
     nurse = group_permissions(Role.NURSE)
     assert {"patients.view_clinical", "patients.change_clinical", "patients.view_ssn"} <= nurse
     assert "patients.deactivate_patient" not in nurse
@@ -79,6 +86,7 @@ def test_sync_is_idempotent_and_restores_the_matrix():
         }
         | SCHEDULING_READ
         | AUTHORIZATION_READ
+        | DOCUMENT_READ
     )
 
 

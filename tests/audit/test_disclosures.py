@@ -11,9 +11,12 @@ import json
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from audit.models import AuditEvent
+from documents import services as documents
+from documents.models import DocumentCategory
 from patients.models import Patient
 from scheduling import services as scheduling
 from scheduling.models import ServiceType
@@ -58,6 +61,9 @@ DISCLOSING: dict[str, tuple[str, str, dict]] = {
     "admin:patients_patient_changelist": ("get", "/admin/patients/patient/", {"q": "smith"}),
     "admin:patients_patient_change": ("get", "/admin/patients/patient/{pk}/change/", {}),
     "admin:patients_patient_history": ("get", "/admin/patients/patient/{pk}/history/", {}),
+    "documents:face-sheet": ("get", "/patients/{pk}/face-sheet.pdf", {}),
+    "documents:document-view": ("get", "/documents/{document}/", {}),
+    "api:document-download": ("get", "/api/v1/documents/{document}/download/", {}),
 }
 
 NOT_PATIENT_RECORDS: dict[str, str] = {
@@ -170,6 +176,17 @@ NOT_PATIENT_RECORDS: dict[str, str] = {
     "admin:patients_patient_delete": "refused: patients are deactivated, never deleted",
     "admin/(?P<url>.*)$": "admin's catch-all (404 or redirect)",
     "admin/login/": "sign-in redirect",
+    "documents:document-upload": "POST, redirects; the upload is recorded (documents.document.uploaded)",
+    "documents:document-thumbnail": "a thumbnail on the patient page, whose opening is recorded",
+    "documents:document-delete": "POST, redirects; recorded as deleted",
+    "api:patient-document-list": "documents' descriptions (category, title, dates), each file's opening recorded; "
+    "uploads recorded",
+    "api:patient-document-detail": "one document's description; changes and deletion recorded",
+    "admin:documents_documentcategory_add": "reference data",
+    "admin:documents_documentcategory_change": "reference data",
+    "admin:documents_documentcategory_changelist": "reference data",
+    "admin:documents_documentcategory_delete": "reference data",
+    "admin:documents_documentcategory_history": "reference data",
 }
 # Admin pages of models that hold no patient record (appointments and authorizations are their own records).
 for _model in (
@@ -214,12 +231,20 @@ def clinic(admin_user):
             start_time=datetime.time(10),
         )
         scheduling.set_status(actor=admin_user, appointment=appointment, status="attended")
-    return {"patient": patient}
+        document = documents.upload_document(
+            actor=admin_user,
+            patient=patient,
+            upload=SimpleUploadedFile("card.pdf", b"%PDF-1.4\n%%EOF\n"),
+            filename="card.pdf",
+            category=DocumentCategory.objects.get(code="insurance_card"),
+            title="Card",
+        )
+    return {"patient": patient, "document": document}
 
 
-def disclose(client, route: str, patient: Patient):
+def disclose(client, route: str, patient: Patient, document=None):
     method, path, data = DISCLOSING[route]
-    path = path.format(pk=patient.pk)
+    path = path.format(pk=patient.pk, document=document.pk if document else 0)
     if method == "get":
         response = client.get(path, data)
     else:
@@ -237,7 +262,7 @@ def test_every_disclosing_route_writes_its_entry(client, admin_user, clinic, rou
     client.force_login(admin_user)
     with time_machine.travel(NOW, tick=False):
         before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        response = disclose(client, route, patient)
+        response = disclose(client, route, patient, clinic["document"])
     assert response.status_code == 200, response.content[:300]
     written = list(AuditEvent.objects.filter(id__gt=before))
     about_patients = [

@@ -56,8 +56,12 @@ def test_backup_then_wipe_then_restore_gives_identical_data(clinic):
 def test_backup_file_and_manifest_hold_no_plaintext(clinic):
     result = backup.create_backup(method="django")
     files = sorted(path.name for path in conf.backup_dir().iterdir())
-    assert files == [result.path.name, result.path.name + backup.MANIFEST_SUFFIX]  # no temporary files left
-    for path in conf.backup_dir().iterdir():
+    # No temporary files left; the documents' folder (documents.backup) holds their encrypted files.
+    assert files == [result.path.name, result.path.name + ".documents", result.path.name + backup.MANIFEST_SUFFIX]
+    for path in conf.backup_dir().rglob("*"):
+        if path.is_dir():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o700
+            continue
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         content = path.read_bytes()
         for value in [*PHI.values(), NOTE, "Inés"]:
