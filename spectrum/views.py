@@ -19,11 +19,17 @@ logger = logging.getLogger(__name__)
 def dashboard(request: HttpRequest) -> HttpResponse:
     from accounts import permissions
     from authorizations import selectors as authorizations
+    from consents import selectors as consents
+    from reminders import selectors as reminders
     from scheduling import selectors as scheduling
 
     context: dict[str, Any] = {"schedule": scheduling.dashboard(request.user)}
     if permissions.can_view_authorizations(request.user):
         context["authorization_alerts"] = authorizations.alerts(request.user)
+    if permissions.can_view_consents(request.user):
+        context["expiring_consents"] = consents.expiring_consents(request.user)
+    if permissions.can_view_reminder_results(request.user):
+        context["reminder_failures"] = reminders.failures(request.user, days=7)
     return render(request, "dashboard.html", context)
 
 

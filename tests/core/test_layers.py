@@ -8,7 +8,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "audit", "authorizations", "operations", "patients", "scheduling", "spectrum")
+APPS = (
+    "accounts", "audit", "authorizations", "consents", "operations", "patients", "reminders", "scheduling", "spectrum",
+)  # fmt: skip
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,42 @@
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import permissions
+from accounts.permissions import ConsentPermissions
+from consents import selectors, services
+from consents.api.serializers import ConsentSerializer, RecordConsentInputSerializer
+from patients import selectors as patient_selectors
+from patients.models import Patient
+
+
+class PatientConsentsView(APIView):
+    """A patient's consent records, newest first (the whole history). POST records a new one: giving,
+    refusing or revoking is always a new record, so revoking is POSTing ``status: revoked``."""
+
+    permission_classes = [ConsentPermissions]
+
+    def _patient(self, request: Request, patient_pk: int) -> Patient:
+        patient = patient_selectors.patients_visible_to(request.user).filter(pk=patient_pk).first()
+        if patient is None or not permissions.can_view_patient_consents(request.user, patient):
+            raise Http404
+        return patient
+
+    @extend_schema(responses=ConsentSerializer(many=True))
+    def get(self, request: Request, patient_pk: int) -> Response:
+        patient = self._patient(request, patient_pk)
+        return Response(ConsentSerializer(selectors.consents_for_patient(patient), many=True).data)
+
+    @extend_schema(request=RecordConsentInputSerializer, responses={201: ConsentSerializer})
+    def post(self, request: Request, patient_pk: int) -> Response:
+        patient = self._patient(request, patient_pk)
+        if not permissions.can_record_consent(request.user, patient):
+            raise PermissionDenied("Your role may not record consents.")
+        data = RecordConsentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        consent = services.record_consent(actor=request.user, patient=patient, **data.validated_data)
+        return Response(ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
