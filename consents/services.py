@@ -51,3 +51,11 @@ def record_consent(
     with audit.acting_as(actor):
         consent.save()
     return consent
+
+
+def record_consents_viewed(*, actor: User, patient: Patient, channel: str) -> None:
+    """Audit a read of a patient's consent records (the API's list; the patient page records its own read)."""
+    audit.record(
+        event="consents.consent.listed", target_model=Consent, actor=actor, patient_id=patient.pk,
+        data={"channel": channel},
+    )  # fmt: skip

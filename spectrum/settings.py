@@ -388,6 +388,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Several models have a "status"; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentStatusEnum": "consents.models.Consent.Status",
+        "ConsentKindEnum": "consents.models.Consent.Kind",
+    },
 }
 
 # --- Audit trail ------------------------------------------------------------------------------------

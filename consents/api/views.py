@@ -29,6 +29,7 @@ class PatientConsentsView(APIView):
     @extend_schema(responses=ConsentSerializer(many=True))
     def get(self, request: Request, patient_pk: int) -> Response:
         patient = self._patient(request, patient_pk)
+        services.record_consents_viewed(actor=request.user, patient=patient, channel="api")
         return Response(ConsentSerializer(selectors.consents_for_patient(patient), many=True).data)
 
     @extend_schema(request=RecordConsentInputSerializer, responses={201: ConsentSerializer})

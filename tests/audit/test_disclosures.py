@@ -55,6 +55,7 @@ DISCLOSING: dict[str, tuple[str, str, dict]] = {
     "api:patient-list": ("get", "/api/v1/patients/", {"search": "smith"}),
     "api:patient-detail": ("patch", "/api/v1/patients/{pk}/", {}),
     "api:patient-reactivate": ("post", "/api/v1/patients/{pk}/reactivate/", {}),
+    "api:patient-consents": ("get", "/api/v1/patients/{pk}/consents/", {}),
     "admin:patients_patient_changelist": ("get", "/admin/patients/patient/", {"q": "smith"}),
     "admin:patients_patient_change": ("get", "/admin/patients/patient/{pk}/change/", {}),
     "admin:patients_patient_history": ("get", "/admin/patients/patient/{pk}/history/", {}),
@@ -107,6 +108,12 @@ NOT_PATIENT_RECORDS: dict[str, str] = {
     "api:audit-event-detail": "the trail itself, for auditors",
     "api-schema": "the OpenAPI schema",
     "api-docs": "Swagger UI",
+    "consents:consent-create": "POST; the new consent record is recorded as created",
+    "reminders:link": "one appointment's date and time to the holder of its signed link; every use recorded",
+    "reminders:dashboard": "reminders, each its own appointment's (the patient number as its label)",
+    "reminders:resend": "POST; recorded",
+    "reminders:template-edit": "message templates, no patient",
+    "reminders:sms-status": "the SMS provider's delivery report, no patient",
     "admin:index": "admin home",
     "admin:login": "sign-in",
     "admin:logout": "sign-out",
@@ -125,7 +132,7 @@ NOT_PATIENT_RECORDS: dict[str, str] = {
 # Admin pages of models that hold no patient record (appointments and authorizations are their own records).
 for _model in (
     "accounts_user", "audit_auditevent", "auth_group", "authorizations_authorization", "axes_accessattempt",
-    "axes_accessfailurelog", "axes_accesslog", "scheduling_appointment", "scheduling_appointmentseries",
+    "axes_accessfailurelog", "axes_accesslog", "reminders_reminder", "scheduling_appointment", "scheduling_appointmentseries",
     "scheduling_closedday", "scheduling_servicetype", "token_blacklist_blacklistedtoken",
     "token_blacklist_outstandingtoken",
 ):  # fmt: skip
