@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, Template, TemplateSyntaxError
-from django.template.base import Variable, VariableNode
+from django.template.base import TextNode, Variable, VariableNode
 
 ALLOWED_PLACEHOLDERS = ("date", "time", "clinic_name", "clinic_phone", "clinic_address", "link")
 
-# No builtins: no tags ({% include %}, {% load %}, {% debug %}) and no filters, only {{ placeholder }}.
-_ENGINE = Engine(builtins=[], autoescape=False, libraries={})
+# No loaders and no libraries; Django's built-in tags and filters still parse, so compile_template refuses
+# every node but text and plain {{ placeholder }}.
+_ENGINE = Engine(autoescape=False, libraries={}, loaders=[])
 
 DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("reminder", "email"): (
@@ -53,10 +54,14 @@ def compile_template(text: str) -> Template:
             f"Only placeholders are allowed ({_allowed_list()}), without tags or filters: {exc}"
         ) from exc
     unknown = []
-    for node in template.nodelist.get_nodes_by_type(VariableNode):
+    for node in template.nodelist:
+        if isinstance(node, TextNode):
+            continue
+        if not isinstance(node, VariableNode) or node.filter_expression.filters:
+            raise ValidationError(f"Only placeholders are allowed ({_allowed_list()}), without tags or filters.")
         var = node.filter_expression.var
-        if isinstance(var, Variable) and (var.literal is None) and var.var not in ALLOWED_PLACEHOLDERS:
-            unknown.append(var.var)
+        if not isinstance(var, Variable) or var.literal is not None or var.var not in ALLOWED_PLACEHOLDERS:
+            unknown.append(str(getattr(var, "var", var)))
     if unknown:
         raise ValidationError(
             f"Unknown placeholder{'s' if len(unknown) > 1 else ''} {', '.join(sorted(set(unknown)))}. "

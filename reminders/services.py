@@ -385,6 +385,12 @@ def notify_cancellation(appointments: Iterable[Appointment]) -> int:
     to reminders on their channel). Call it inside the transaction that cancels them: no notice if it rolls
     back. One notice per appointment and start, however often it is called. Returns the notices queued."""
     now = timezone.now()
+    appointments = list(appointments)
+    already = set(
+        Reminder.objects.filter(
+            kind=Reminder.Kind.CANCELLATION, appointment__in=[appointment.pk for appointment in appointments]
+        ).values_list("appointment_id", "appointment_starts_at")
+    )
     notices = [
         Reminder(
             appointment=appointment,
@@ -395,8 +401,11 @@ def notify_cancellation(appointments: Iterable[Appointment]) -> int:
             channel=appointment.patient.reminder_channel,
         )  # fmt: skip
         for appointment in appointments
-        if appointment.patient.reminder_channel != Reminder.Channel.NONE and starts_at(appointment) > now
+        if appointment.patient.reminder_channel != Reminder.Channel.NONE
+        and starts_at(appointment) > now
+        and (appointment.pk, starts_at(appointment)) not in already
     ]
+    # ignore_conflicts: the unique constraint keeps one notice even if two callers race.
     return len(Reminder.objects.bulk_create(notices, ignore_conflicts=True)) if notices else 0
 
 
