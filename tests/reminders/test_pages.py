@@ -153,3 +153,9 @@ def test_cancellation_notice_goes_to_consenting_patients_once(smtp_server, email
     assert "clinic is closed" in smtp_server.bodies()[0]
     assert Reminder.objects.get(appointment=texted, kind="cancellation").status == "sent"
     assert not Reminder.objects.filter(kind="reminder", status="sent").exists()
+
+
+def test_appointment_page_shows_its_reminders(client, staff_user, swept):
+    client.force_login(staff_user)
+    page = client.get(f"/appointments/{swept.pk}/edit/").content.decode()
+    assert 'data-testid="appointment-reminders"' in page and "48 h before" in page and "Sent" in page
