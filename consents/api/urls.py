@@ -3,5 +3,5 @@ from django.urls import path
 from consents.api import views
 
 urlpatterns = [
-    path("patients/<int:patient_pk>/consents/", views.PatientConsentsView.as_view(), name="patient-consents"),
+    path("patients/<int:id>/consents/", views.PatientConsentsView.as_view(), name="patient-consents"),
 ]

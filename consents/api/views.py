@@ -27,14 +27,15 @@ class PatientConsentsView(APIView):
         return patient
 
     @extend_schema(responses=ConsentSerializer(many=True))
-    def get(self, request: Request, patient_pk: int) -> Response:
-        patient = self._patient(request, patient_pk)
+    # ``id``: the patient's, as in /api/v1/patients/{id}/ (the schema names the parameter after it).
+    def get(self, request: Request, id: int) -> Response:
+        patient = self._patient(request, id)
         services.record_consents_viewed(actor=request.user, patient=patient, channel="api")
         return Response(ConsentSerializer(selectors.consents_for_patient(patient), many=True).data)
 
     @extend_schema(request=RecordConsentInputSerializer, responses={201: ConsentSerializer})
-    def post(self, request: Request, patient_pk: int) -> Response:
-        patient = self._patient(request, patient_pk)
+    def post(self, request: Request, id: int) -> Response:
+        patient = self._patient(request, id)
         if not permissions.can_record_consent(request.user, patient):
             raise PermissionDenied("Your role may not record consents.")
         data = RecordConsentInputSerializer(data=request.data)
