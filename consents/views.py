@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -8,6 +8,7 @@ from accounts import permissions
 from consents import selectors, services
 from consents.forms import ConsentForm
 from patients import selectors as patient_selectors
+from spectrum.http import ClinicRequest
 
 
 def _patient_for(user, pk: int):
@@ -18,7 +19,7 @@ def _patient_for(user, pk: int):
 
 
 @require_POST
-def consent_create(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_create(request: ClinicRequest, pk: int) -> HttpResponse:
     """Record a consent given, refused or revoked (a new record each time: the history stays)."""
     patient = _patient_for(request.user, pk)
     if not permissions.can_record_consent(request.user, patient):

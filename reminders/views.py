@@ -15,6 +15,7 @@ from reminders import conf, content, selectors, services, sms
 from reminders.forms import PURPOSES, LinkAnswerForm, TemplateForm
 from reminders.models import Reminder, ReminderTemplate
 from spectrum import ratelimit
+from spectrum.http import ClinicRequest
 from spectrum.net import client_ip
 
 PROBLEM_TEXT = {
@@ -124,7 +125,7 @@ def reminder_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def resend(request: HttpRequest, pk: int) -> HttpResponse:
+def resend(request: ClinicRequest, pk: int) -> HttpResponse:
     _require_manager(request)
     reminder = get_object_or_404(Reminder.objects.select_related("appointment__patient"), pk=pk)
     try:
@@ -137,7 +138,7 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def template_edit(request: HttpRequest, purpose: str, channel: str) -> HttpResponse:
+def template_edit(request: ClinicRequest, purpose: str, channel: str) -> HttpResponse:
     """Edit a message's text, with a preview on sample data; unknown placeholders are refused."""
     _require_manager(request)
     if purpose not in PURPOSES or channel not in ("email", "sms"):

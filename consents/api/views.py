@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -7,11 +9,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
+from accounts.models import User
 from accounts.permissions import ConsentPermissions
 from consents import selectors, services
 from consents.api.serializers import ConsentSerializer, RecordConsentInputSerializer
 from patients import selectors as patient_selectors
 from patients.models import Patient
+
+
+def _user(request: Request) -> User:
+    """The signed-in user (ConsentPermissions lets no one else through)."""
+    return cast(User, request.user)
 
 
 class PatientConsentsView(APIView):
@@ -30,7 +38,7 @@ class PatientConsentsView(APIView):
     # ``id``: the patient's, as in /api/v1/patients/{id}/ (the schema names the parameter after it).
     def get(self, request: Request, id: int) -> Response:
         patient = self._patient(request, id)
-        services.record_consents_viewed(actor=request.user, patient=patient, channel="api")
+        services.record_consents_viewed(actor=_user(request), patient=patient, channel="api")
         return Response(ConsentSerializer(selectors.consents_for_patient(patient), many=True).data)
 
     @extend_schema(request=RecordConsentInputSerializer, responses={201: ConsentSerializer})
@@ -40,5 +48,5 @@ class PatientConsentsView(APIView):
             raise PermissionDenied("Your role may not record consents.")
         data = RecordConsentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        consent = services.record_consent(actor=request.user, patient=patient, **data.validated_data)
+        consent = services.record_consent(actor=_user(request), patient=patient, **data.validated_data)
         return Response(ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
