@@ -7,6 +7,9 @@ from accounts.models import Role, User
 from accounts.permissions import (
     AUTHORIZATION_READ,
     AUTHORIZATION_WRITE,
+    CONSENT_READ,
+    CONSENT_WRITE,
+    REMINDER_READ,
     ROLE_PERMISSIONS,
     SCHEDULING_BOOKING,
     SCHEDULING_READ,
@@ -39,12 +42,16 @@ def test_groups_hold_the_matrix():
         }
         | SCHEDULING_READ
         | AUTHORIZATION_READ
+        | CONSENT_READ
+        | REMINDER_READ
     )
     assert (
         group_permissions(Role.STAFF)
         == {"patients.view_patient", "patients.add_patient", "patients.change_patient"}
         | SCHEDULING_BOOKING
         | AUTHORIZATION_READ
+        | CONSENT_WRITE
+        | REMINDER_READ
     )
     nurse = group_permissions(Role.NURSE)
     assert {"patients.view_clinical", "patients.change_clinical", "patients.view_ssn"} <= nurse
@@ -78,6 +85,8 @@ def test_sync_is_idempotent_and_restores_the_matrix():
         }
         | SCHEDULING_READ
         | AUTHORIZATION_READ
+        | CONSENT_READ
+        | REMINDER_READ
     )
 
 

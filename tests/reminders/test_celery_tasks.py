@@ -18,7 +18,10 @@ from reminders import tasks
 from reminders.models import Reminder
 from tests.reminders.conftest import TODAY
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("reference_data"),
+]
 
 REDIS_URL = os.environ.get("REMINDERS_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 FRIDAY = TODAY + datetime.timedelta(days=2)
