@@ -45,6 +45,10 @@ AUTHORIZATION_WRITE = AUTHORIZATION_READ | {"authorizations.add_authorization", 
 # Deleting a document (a soft delete) and managing categories: administrators only (through "*").
 DOCUMENT_READ = {"documents.view_document", "documents.view_documentcategory"}
 DOCUMENT_WRITE = DOCUMENT_READ | {"documents.add_document", "documents.change_document"}
+CONSENT_READ = {"consents.view_consent"}
+CONSENT_WRITE = CONSENT_READ | {"consents.add_consent"}
+# Delivery results of reminders (sent, failed, opted out) on the appointment and patient pages.
+REMINDER_READ = {"reminders.view_reminder"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Everything, including the administrators-only operations.export_data and operations.view_metrics.
@@ -55,19 +59,30 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | SCHEDULING_BOOKING
     | {"scheduling.override_conflict"}
     | AUTHORIZATION_WRITE
-    | DOCUMENT_WRITE,
+    | DOCUMENT_WRITE
+    | CONSENT_WRITE
+    | REMINDER_READ,
     Role.NURSE: PATIENT_EDITING
     | PATIENT_CLINICAL
     | SCHEDULING_BOOKING
     | {"scheduling.override_conflict"}
     | AUTHORIZATION_READ
-    | DOCUMENT_WRITE,
-    Role.STAFF: PATIENT_EDITING | SCHEDULING_BOOKING | AUTHORIZATION_READ | DOCUMENT_WRITE,
+    | DOCUMENT_WRITE
+    | CONSENT_WRITE
+    | REMINDER_READ,
+    Role.STAFF: PATIENT_EDITING
+    | SCHEDULING_BOOKING
+    | AUTHORIZATION_READ
+    | DOCUMENT_WRITE
+    | CONSENT_WRITE
+    | REMINDER_READ,
     # Reads everything except the SSN (not even masked); writes nothing.
     Role.READ_ONLY: {"audit.view_auditevent", "patients.view_patient", "patients.view_clinical"}
     | SCHEDULING_READ
     | AUTHORIZATION_READ
-    | DOCUMENT_READ,
+    | DOCUMENT_READ
+    | CONSENT_READ
+    | REMINDER_READ,
 }
 
 
@@ -592,6 +607,36 @@ def is_recently_authenticated(request: Any) -> bool:
 # --- Navigation ---------------------------------------------------------------------------------------
 
 
+# --- Consents and reminders ------------------------------------------------------------------------------
+
+
+def can_view_consents(user: Actor) -> bool:
+    return _granted(user, "consents.view_consent")
+
+
+def can_view_patient_consents(user: Actor, patient: "Patient") -> bool:
+    return can_view_consents(user) and can_view_patient(user, patient)
+
+
+def can_add_consents(user: Actor) -> bool:
+    return _granted(user, "consents.add_consent")
+
+
+def can_record_consent(user: Actor, patient: "Patient") -> bool:
+    """Give, refuse or revoke a consent (each a new record: history is kept)."""
+    return can_add_consents(user) and can_view_patient(user, patient)
+
+
+def can_view_reminder_results(user: Actor) -> bool:
+    """Delivery results of reminders (no content) on the appointment and patient pages and the dashboard."""
+    return _granted(user, "reminders.view_reminder")
+
+
+def can_manage_reminders(user: Actor) -> bool:
+    """The administrators' reminders page: upcoming sends, results, resending, the message templates."""
+    return _granted(user, "reminders.change_remindertemplate")
+
+
 def can_use_admin_site(user: Actor) -> bool:
     """Django's admin site (accounts, lockouts, reference data) is for active administrators only."""
     return bool(user and user.is_authenticated and user.is_active and user.role == Role.ADMIN)
@@ -706,3 +751,9 @@ class DocumentPermissions(PredicatePermission):
         "read": can_view_documents, "create": can_upload_documents, "change": can_change_documents,
         "delete": can_delete_documents,
     }  # fmt: skip
+
+
+class ConsentPermissions(PredicatePermission):
+    """A patient's consents: read by those who see consents, recorded (POST) by those who add them."""
+
+    predicates = {"read": can_view_consents, "create": can_add_consents}

@@ -13,7 +13,7 @@ SECTIONS = [
     ("Identity", ["patient_number", "first_name", "last_name", "preferred_name", "date_of_birth", "gender",
                   "marital_status", "occupation", "session", "ssn"]),
     ("Contact", ["phone", "email", "address", "city", "state", "zip_code", "emergency_contact_name",
-                 "emergency_contact_phone"]),
+                 "emergency_contact_phone", "reminder_channel"]),
     ("Insurance", ["insurance_type", "insurance_provider", "insurance_number", "medicaid_id"]),
     ("Program", ["referral_source", "psr_date", "treatment_start_date", "treatment_end_date"]),
     ("Clinical", ["diagnosis", "diagnosis_codes", "allergies", "medical_history", "current_medications",

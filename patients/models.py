@@ -42,6 +42,12 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
 
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    NONE = "none", "None"
+
+
 class Patient(TimeStampedModel):
     class Gender(models.TextChoices):
         MALE = "male", "Male"
@@ -102,6 +108,9 @@ class Patient(TimeStampedModel):
     zip_code = models.CharField("ZIP code", max_length=10, blank=True)
     emergency_contact_name = models.CharField(max_length=150, blank=True)
     emergency_contact_phone = models.CharField(max_length=20, blank=True)
+    # How appointment reminders reach the patient (to the email or phone above); each channel also needs
+    # the patient's consent (consents.Consent), which the send checks.
+    reminder_channel = models.CharField(max_length=5, choices=ReminderChannel.choices, default=ReminderChannel.NONE)
 
     # Insurance
     insurance_type = models.CharField(max_length=10, choices=InsuranceType.choices, blank=True)

@@ -1,3 +1,6 @@
+import datetime
+from typing import Any
+
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,12 +18,15 @@ from accounts.reauth import reauth_required
 from audit import selectors as audit_selectors
 from audit.models import AuditEvent
 from authorizations import selectors as authorization_selectors
+from consents import selectors as consent_selectors
+from consents.forms import ConsentForm
 from documents import selectors as document_selectors
 from documents.forms import DocumentUploadForm
 from patients import selectors, services
 from patients.filters import PatientFilter
 from patients.forms import PatientForm
 from patients.models import Patient
+from reminders import selectors as reminder_selectors
 from scheduling import selectors as scheduling_selectors
 from spectrum.outages import CACHE_ERRORS
 from spectrum.pagination import KeysFirstPaginator
@@ -173,8 +179,28 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if permissions.can_upload_document_for(user, patient)
             else None
         ),
+        **consent_context(user, patient),
+        "patient_reminders": reminder_selectors.for_patient(user, patient)
+        if permissions.can_view_reminder_results(user)
+        else None,
     }
     return render(request, "patients/patient_detail.html", context)
+
+
+def consent_context(user: Actor, patient: Patient) -> dict[str, Any]:
+    """The patient page's consents: what stands, the history, and the form for those who record them."""
+    if not permissions.can_view_patient_consents(user, patient):
+        return {"consents": None}
+    current = list(consent_selectors.current_consents(patient))
+    soon = consent_selectors.clinic_today() + datetime.timedelta(days=30)
+    return {
+        "consents": current,
+        "consent_history": list(consent_selectors.consents_for_patient(patient)),
+        "expiring_ids": {c.pk for c in current if c.status == "given" and c.expires_on and c.expires_on <= soon},
+        "consent_form": ConsentForm(initial={"recorded_on": consent_selectors.clinic_today()})
+        if permissions.can_record_consent(user, patient)
+        else None,
+    }
 
 
 def _save_patient(request: HttpRequest, form: PatientForm, patient: Patient | None) -> HttpResponse | None:

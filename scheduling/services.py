@@ -629,7 +629,7 @@ def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") 
     """Cancel, as cancelled by the clinic, every appointment still open on ``closed_day``; one audit entry per
     appointment (its status change) and one for the closure. Returns the cancelled appointments.
 
-    The one place a closure cancels things: group sessions and cancellation notices hook in here.
+    The one place a closure cancels things: its group sessions and the patients' cancellation notices too.
     """
     if not permissions.can_manage_closed_days(by):
         raise PermissionDenied("Your role may not close the clinic.")
@@ -647,8 +647,12 @@ def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") 
             appointment.updated_by = by
             appointment.save(update_fields=["status", "updated_by", "updated_at", "end_time"])
             _record_status(appointment, from_status=previous, actor=by, reason=reason)
-    # The day's group sessions are called off with their attendees (the groups app builds on this one).
+    # Patients who take reminders hear of it (queued in this transaction, sent by the next sweep), and the
+    # day's group sessions are called off with their attendees (both apps build on this one).
     from groups.models import GroupSession
+    from reminders.services import notify_cancellation
+
+    notify_cancellation(appointments)
 
     sessions_cancelled = GroupSession.objects.filter(date=closed_day.date, status=GroupSession.Status.SCHEDULED).update(
         status=GroupSession.Status.CANCELLED, updated_by=by, updated_at=timezone.now()

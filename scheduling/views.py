@@ -19,6 +19,8 @@ from accounts import permissions
 from accounts.permissions import Actor
 from patients import selectors as patient_selectors
 from patients import services as patient_services
+from reminders import conf as reminder_conf
+from reminders import selectors as reminder_selectors
 from scheduling import rendering, selectors, services
 from scheduling.filters import CalendarFilter, PatientPickerForm, calendar_period
 from scheduling.forms import (
@@ -467,9 +469,13 @@ def appointment_edit(request: ClinicRequest, pk: int) -> HttpResponse:
             _warn(request, [warning for target in changed for warning in getattr(target, "authorization_warnings", [])])
             return redirect(reverse("scheduling:day", kwargs={"day": form.cleaned_data["date"].isoformat()}))
     history = appointment.status_history.select_related("changed_by")
-    return render(
-        request, "scheduling/appointment_form.html", {"form": form, "appointment": appointment, "history": history}
-    )
+    context = {"form": form, "appointment": appointment, "history": history, "appointment_reminders": None}
+    if permissions.can_view_reminder_results(request.user):
+        context["appointment_reminders"] = reminder_selectors.for_appointments(request.user, [appointment.pk]).get(
+            appointment.pk, []
+        )
+        context["reminder_horizon"] = max(reminder_conf.offsets_hours(), default=0)
+    return render(request, "scheduling/appointment_form.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -164,6 +164,8 @@ INSTALLED_APPS = [
     "groups",
     "operations",
     "documents",
+    "consents",
+    "reminders",
 ]
 
 MIDDLEWARE = [
@@ -429,11 +431,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    # A patient's program session and a group's are the same AM/PM choice; group sessions have statuses of
-    # their own (scheduled, held, cancelled).
+    # Several models have a "status" and a patient's program session is a group's AM/PM choice: name each
+    # choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "ProgramSessionEnum": "groups.models.ProgramSession",
         "GroupSessionStatusEnum": "groups.models.GroupSession.Status",
+        "ConsentStatusEnum": "consents.models.Consent.Status",
+        "ConsentKindEnum": "consents.models.Consent.Kind",
     },
 }
 
@@ -521,7 +525,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.deactivate_inactive_users",
         "schedule": crontab(hour=4, minute=0),
     },
-    "reminder-sweep": {"task": "reminders.tasks.send_due_reminders", "schedule": timedelta(minutes=5)},
+    "reminder-sweep": {"task": "reminders.tasks.send_due_reminders", "schedule": timedelta(minutes=1)},
 }
 # --- Patient documents (documents app) ---------------------------------------------------------------
 
@@ -590,6 +594,41 @@ elif IS_PRODUCTION:
     raise ImproperlyConfigured("EMAIL_HOST must be set in production (password resets and alerts are emailed).")
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Reminders and SMS -----------------------------------------------------------------------------
+
+# Absolute address of Spectrum as patients reach it: the confirm/cancel links in reminders start with it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CLINIC_PHONE = env_str("CLINIC_PHONE")
+CLINIC_ADDRESS = env_str("CLINIC_ADDRESS")
+# Hours before an appointment's wall-clock start that a reminder goes out (reminders/conf.py).
+REMINDER_OFFSETS_HOURS = env_list("REMINDER_OFFSETS_HOURS", ["48", "2"])
+# Service type codes that get reminders (empty: all) and the appointment statuses that do.
+REMINDER_SERVICE_TYPES = env_list("REMINDER_SERVICE_TYPES")
+REMINDER_STATUSES = env_list("REMINDER_STATUSES", ["scheduled", "confirmed"])
+# No SMS between these clinic wall-clock times ("start-end"); a reminder due inside waits for the end.
+REMINDER_QUIET_HOURS = env_str("REMINDER_QUIET_HOURS", "20:00-08:00")
+# A patient's cancellation by link this close to the start is a late cancel.
+REMINDER_LATE_CANCEL_HOURS = env_int("REMINDER_LATE_CANCEL_HOURS", 24)
+# A link stops working at the appointment's start, or this many days after it was sent if sooner.
+REMINDER_LINK_MAX_AGE_DAYS = env_int("REMINDER_LINK_MAX_AGE_DAYS", 7)
+REMINDER_LINK_RATE = env_str("REMINDER_LINK_RATE", "20/m")
+# Tries per reminder when the SMTP server or SMS provider is down, with the wait doubling from the base.
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
+REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
+REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 500)
+# A reminder handed to the queue but not picked up within this time is handed over again.
+REMINDER_REQUEUE_AFTER_MINUTES = env_int("REMINDER_REQUEUE_AFTER_MINUTES", 15)
+# "console" (development: printed), "file" (appended to SMS_FILE_PATH) or "twilio".
+SMS_BACKEND = env_str("SMS_BACKEND", "console")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(BASE_DIR / "sms-outbox.log"))
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_secret("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/")
+TWILIO_TIMEOUT = env_int("TWILIO_TIMEOUT", 10)
+if IS_PRODUCTION and SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER):
+    raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER.")
 
 # --- Security headers -------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("groups.api.urls")),
     path("", include("audit.api.urls")),
     path("", include("documents.api.urls")),
+    path("", include("consents.api.urls")),
 ]
 
 # An unknown address under /api/ answers JSON like the API itself; elsewhere, the styled page.
@@ -31,6 +32,9 @@ urlpatterns = [
     path("", include("documents.urls")),
     # /exports/<what>.<format> (list-page downloads) and /metrics (Prometheus).
     path("", include("operations.urls")),
+    # /r/<token>/ (patients' confirm/cancel links) and /reminders/ (administrators).
+    path("", include("reminders.urls")),
+    path("patients/", include("consents.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     # ``?version=`` is honoured only for a version in REST_FRAMEWORK's ALLOWED_VERSIONS (any other value went

@@ -22,6 +22,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from accounts import permissions
     from accounts import selectors as accounts
     from authorizations import selectors as authorizations
+    from consents import selectors as consents
+    from reminders import selectors as reminders
     from scheduling import rendering
     from scheduling import selectors as scheduling
 
@@ -38,6 +40,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["authorization_alerts"] = authorizations.alerts(request.user)
     if permissions.can_review_access(request.user):
         context["overdue_access_review"] = accounts.overdue_access_review()
+    if permissions.can_view_consents(request.user):
+        context["expiring_consents"] = consents.expiring_consents(request.user)
+    if permissions.can_view_reminder_results(request.user):
+        context["reminder_failures"] = reminders.failures(request.user, days=7)
     return render(request, "dashboard.html", context)
 
 

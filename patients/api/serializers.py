@@ -13,7 +13,8 @@ READ_ONLY_FIELDS = [
 WRITABLE_FIELDS = [
     "patient_number", "first_name", "last_name", "preferred_name", "date_of_birth", "gender", "marital_status",
     "occupation", "session", "phone", "email", "address", "city", "state", "zip_code", "emergency_contact_name",
-    "emergency_contact_phone", "insurance_type", "insurance_provider", "insurance_number", "medicaid_id",
+    "emergency_contact_phone", "reminder_channel", "insurance_type", "insurance_provider", "insurance_number",
+    "medicaid_id",
     "referral_source", "psr_date", "treatment_start_date", "treatment_end_date", "diagnosis", "diagnosis_codes",
     "allergies", "medical_history", "current_medications", "blood_type", "ssn",
 ]  # fmt: skip

@@ -247,3 +247,18 @@ def test_the_decorator_and_the_mixin_guard_any_view(rf, admin_user, frozen_clini
     mark_authenticated(request)
     for view in (change_templates, ChangeTemplates.as_view()):
         assert view(request).content == b"changed"
+
+
+def test_changing_a_reminder_template_asks_again_and_keeps_the_text(client, stale_admin, password):
+    from reminders.models import ReminderTemplate
+
+    path = "/reminders/templates/reminder/email/"
+    text = {"subject": "See you soon", "body": "See you {{ date }} at {{ time }}. {{ link }}", "save": "1"}
+
+    response = client.post(path, text)
+    assert asks_again(response)
+    assert not ReminderTemplate.objects.exists()
+
+    done = client.post(path, {**text, "reauth_password": password})
+    assert done.status_code == 302
+    assert ReminderTemplate.objects.get().body == text["body"]

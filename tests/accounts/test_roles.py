@@ -8,8 +8,11 @@ from accounts.models import Role, User
 from accounts.permissions import (
     AUTHORIZATION_READ,
     AUTHORIZATION_WRITE,
+    CONSENT_READ,
+    CONSENT_WRITE,
     DOCUMENT_READ,
     DOCUMENT_WRITE,
+    REMINDER_READ,
     ROLE_PERMISSIONS,
     SCHEDULING_BOOKING,
     SCHEDULING_READ,
@@ -43,6 +46,8 @@ def test_groups_hold_the_matrix():
         | SCHEDULING_READ
         | AUTHORIZATION_READ
         | DOCUMENT_READ
+        | CONSENT_READ
+        | REMINDER_READ
     )
     assert (
         group_permissions(Role.STAFF)
@@ -50,6 +55,8 @@ def test_groups_hold_the_matrix():
         | SCHEDULING_BOOKING
         | AUTHORIZATION_READ
         | DOCUMENT_WRITE
+        | CONSENT_WRITE
+        | REMINDER_READ
     )
     assert "documents.delete_document" in admin
     for role in (Role.DOCTOR, Role.NURSE, Role.STAFF, Role.READ_ONLY):
@@ -87,6 +94,8 @@ def test_sync_is_idempotent_and_restores_the_matrix():
         | SCHEDULING_READ
         | AUTHORIZATION_READ
         | DOCUMENT_READ
+        | CONSENT_READ
+        | REMINDER_READ
     )
 
 

@@ -8,7 +8,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "audit", "authorizations", "groups", "operations", "patients", "scheduling", "spectrum")
+APPS = (
+    "accounts", "audit", "authorizations", "consents", "documents", "groups", "operations", "patients", "reminders",
+    "scheduling", "spectrum",
+)  # fmt: skip
 
 
 def _imports(path: Path) -> set[str]:

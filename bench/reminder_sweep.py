@@ -1,0 +1,262 @@
+"""The reminder sweep over millions of appointments: time and queries per sweep must not grow with the table.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/spectrum_bench_reminders \\
+        .venv/bin/python bench/reminder_sweep.py --appointments 200000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/spectrum_bench_reminders \\
+        .venv/bin/python bench/reminder_sweep.py --appointments 2000000
+
+Creates and migrates the database if needed and loads synthetic appointments with COPY over eight years
+back and one ahead, leaving out the next three days; then (re)books a fixed window: ``--window`` appointments
+in the next 48 hours, a tenth of them starting within the next three hours (so their reminders are due in
+the next hour or already), for patients with email reminders and consent. Every run measures the same
+window, so what changes between sizes is only the table.
+
+Measured, each with its query count:
+- the first sweep: derives the window's reminder rows and claims the due ones (dispatch is a no-op: the
+  sending is timed separately, as workers do it);
+- a steady sweep: nothing new to derive, nothing due (what beat runs every minute most of the time);
+- sending the claimed reminders (locmem email backend: the sweep's cost, not an SMTP server's);
+- EXPLAIN of the claim query (the partial index on the send time).
+"""
+
+import argparse
+import datetime
+import io
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import machine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spectrum.settings")
+os.environ.setdefault("RATELIMIT_ENABLE", "false")
+
+PATIENTS = 20_000
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    if name in ("spectrum", "postgres") or name.startswith("test_"):
+        sys.exit(f"Refusing to use the database {name!r}: give the bench its own.")
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def load_appointments(wanted: int, skip: set[datetime.date]) -> None:
+    """Top the table up to ``wanted`` appointments (COPY), none on the ``skip`` days."""
+    from django.db import connection
+    from django.utils import timezone
+    from encrypted_model_fields.fields import encrypt_str
+
+    from patients.models import Patient
+    from scheduling.models import Appointment, ServiceType
+
+    have = Appointment.objects.count()
+    if have >= wanted:
+        return
+    rng = random.Random(7)
+    today = timezone.localdate()
+    days = [
+        today + datetime.timedelta(days=offset)
+        for offset in range(-365 * 8, 365)
+        if (today + datetime.timedelta(days=offset)).weekday() < 5
+        and today + datetime.timedelta(days=offset) not in skip
+    ]
+    patient_ids = list(Patient.objects.values_list("id", flat=True))
+    services = list(ServiceType.objects.values_list("id", "default_duration_minutes", "billing_code"))
+    empty_notes = encrypt_str("").decode()
+    now = timezone.now().isoformat()
+    columns = (
+        "patient_id, service_type_id, date, start_time, end_time, duration_minutes, status, notes, billing_code, "
+        "is_exception, override_reason, created_at, updated_at"
+    )
+    remaining = wanted - have
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        while remaining > 0:
+            block = min(200_000, remaining)
+            buffer = io.StringIO()
+            for _ in range(block):
+                day = rng.choice(days)
+                service_id, minutes, billing = rng.choice(services)
+                hour = rng.randint(9, 15)
+                start = datetime.time(hour, rng.choice((0, 15, 30, 45)))
+                minutes = min(minutes, (17 - hour) * 60 - start.minute)
+                end = (datetime.datetime.combine(day, start) + datetime.timedelta(minutes=minutes)).time()
+                status = "attended" if day < today else "scheduled"
+                buffer.write(
+                    f"{rng.choice(patient_ids)}\t{service_id}\t{day}\t{start}\t{end}\t{minutes}\t{status}\t"
+                    f"{empty_notes}\t{billing}\tf\t\t{now}\t{now}\n"
+                )
+            buffer.seek(0)
+            with cursor.copy(f"COPY scheduling_appointment ({columns}) FROM STDIN") as copy:
+                copy.write(buffer.read())
+            remaining -= block
+            done = wanted - have - remaining
+            print(f"  appointments: {done:,} ({done / (time.monotonic() - started):,.0f}/s)", flush=True)
+        cursor.execute("VACUUM (ANALYZE) scheduling_appointment")
+
+
+def book_window(size: int) -> None:
+    """Replace the next three days' appointments (and reminders) with a fixed window of ``size``."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from consents.models import Consent
+    from patients.models import Patient
+    from reminders.models import Reminder
+    from scheduling.models import Appointment, ServiceType
+
+    now = timezone.localtime()
+    window_days = [now.date() + datetime.timedelta(days=offset) for offset in range(4)]
+    Reminder.objects.all().delete()
+    Appointment.objects.filter(date__in=window_days).delete()
+    rng = random.Random(3)
+    service = ServiceType.objects.get(code="IND")
+    patients = list(Patient.objects.order_by("id").values_list("id", flat=True)[:size])
+    Patient.objects.filter(id__in=patients).update(reminder_channel="email")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE patients_patient SET email = 'patient' || id || '@bench.test' WHERE id = ANY(%s)", [patients]
+        )
+    Consent.objects.filter(patient_id__in=patients).delete()
+    Consent.objects.bulk_create(
+        Consent(patient_id=pk, kind="reminders_email", status="given", recorded_on=now.date()) for pk in patients
+    )
+    appointments = []
+    for index, patient_id in enumerate(patients):
+        # A tenth start within three hours (reminders due now or within the hour); the rest within 48 hours.
+        ahead = rng.randint(65, 180) if index % 10 == 0 else rng.randint(181, 47 * 60)
+        starts = (now + datetime.timedelta(minutes=ahead)).replace(tzinfo=None, second=0, microsecond=0)
+        starts = min(starts, starts.replace(hour=23, minute=50))  # ends on its day
+        appointments.append(
+            Appointment(
+                patient_id=patient_id,
+                service_type=service,
+                date=starts.date(),
+                start_time=starts.time(),
+                duration_minutes=5,
+            )  # fmt: skip
+        )
+    for appointment in appointments:
+        appointment.end_time = appointment.compute_end_time()
+    Appointment.objects.bulk_create(appointments, batch_size=1000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE scheduling_appointment")
+        cursor.execute("ANALYZE reminders_reminder")
+
+
+def measure(fn):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    connection.queries_log.clear()  # the log keeps 9,000 entries: count each measurement from empty
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        result = fn()
+        elapsed = (time.perf_counter() - started) * 1000
+    return result, elapsed, len(queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--appointments", type=int, default=2_000_000)
+    parser.add_argument("--window", type=int, default=1000, help="appointments in the next 48 hours")
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit(
+            "Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/spectrum_bench_reminders"
+        )
+    ensure_database(url)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from patients import demo
+    from patients.models import Patient
+    from reminders import services
+    from reminders.models import Reminder
+    from scheduling.models import Appointment
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.REMINDER_QUIET_HOURS = ""
+    call_command("migrate", verbosity=0)
+    missing = PATIENTS - Patient.objects.count()
+    if missing > 0:
+        print(f"Loading {missing:,} patients…", flush=True)
+        demo.load(missing)
+    today = timezone.localdate()
+    load_appointments(args.appointments, {today + datetime.timedelta(days=offset) for offset in range(4)})
+    book_window(args.window)
+    total = Appointment.objects.count()
+    checks = [machine.cpu_check()]
+
+    moment = timezone.now()  # every sweep at the same moment: the steady ones find nothing new and nothing due
+    # Booked within 48 hours, most appointments' 48-hour reminder is due at once: beat's first ticks take
+    # them batch by batch (REMINDER_BATCH_SIZE), as they would after a deployment.
+    first_sweeps = []
+    claimed: list[int] = []
+    created = 0
+    while True:
+        result, elapsed, queries = measure(lambda: services.sweep(dispatch=lambda reminder_id: None, now=moment))
+        first_sweeps.append((elapsed, queries, len(result.claimed)))
+        created += result.created
+        claimed += result.claimed
+        if not result.claimed:
+            break
+    checks.append(machine.cpu_check())
+    _, send_ms, send_queries = measure(lambda: [services.deliver(reminder_id, now=moment) for reminder_id in claimed])
+    checks.append(machine.cpu_check())
+    steady = []
+    for _ in range(args.repeat):
+        result, elapsed, queries = measure(lambda: services.sweep(dispatch=lambda reminder_id: None, now=moment))
+        assert not result.claimed and not result.created
+        steady.append((elapsed, queries))
+    checks.append(machine.cpu_check())
+    due_soon = Reminder.objects.filter(
+        status="pending", due_at__gt=moment, due_at__lte=moment + datetime.timedelta(hours=1)
+    ).count()
+    later = moment + datetime.timedelta(hours=1)
+    _, hour_ms, hour_queries = measure(lambda: services.sweep(dispatch=lambda reminder_id: None, now=later))
+    sent = Reminder.objects.filter(status="sent").count()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM reminders_reminder "
+            "WHERE status IN ('pending', 'queued') AND due_at <= now() ORDER BY due_at, id LIMIT 500 "
+            "FOR UPDATE SKIP LOCKED"
+        )
+        plan = "\n".join("    " + row[0] for row in cursor.fetchall())
+
+    steady_ms = [elapsed for elapsed, _ in steady]
+    print(f"\nAppointments in the table: {total:,}; in the next 48 hours: {args.window:,}; reminder rows: "
+          f"{Reminder.objects.count():,}")  # fmt: skip
+    for index, (elapsed, queries, count) in enumerate(first_sweeps, 1):
+        print(f"Sweep {index} after booking (derived {created if index == 1 else 0:,} rows, claimed {count:,}): "
+              f"{elapsed:.0f} ms, {queries} queries")  # fmt: skip
+    print(f"Steady sweep (nothing new, nothing due), {args.repeat} runs: median {statistics.median(steady_ms):.1f} ms, "
+          f"max {max(steady_ms):.1f} ms, {steady[0][1]} queries each")  # fmt: skip
+    print(
+        f"Sweep an hour later ({due_soon:,} reminders come due in that hour): {hour_ms:.0f} ms, {hour_queries} queries"
+    )
+    print(f"Sending the {len(claimed):,} claimed: {send_ms:.0f} ms ({send_ms / max(1, len(claimed)):.1f} ms and "
+          f"{send_queries / max(1, len(claimed)):.1f} queries each); sent {sent:,}")  # fmt: skip
+    print(f"Claim query plan:\n{plan}")
+    print(machine.describe(checks))
+
+
+if __name__ == "__main__":
+    main()
