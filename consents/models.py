@@ -34,6 +34,10 @@ class Consent(TimeStampedModel):
     recorded_on = models.DateField("date", help_text="The date the patient gave, refused or revoked consent.")
     expires_on = models.DateField(null=True, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # The signed form, when there is one: an uploaded document of the same patient.
+    document = models.ForeignKey(
+        "documents.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="consents"
+    )
 
     class Meta:
         ordering = ["-recorded_on", "-id"]

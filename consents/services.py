@@ -10,6 +10,7 @@ from accounts import permissions
 from accounts.models import User
 from audit import services as audit
 from consents.models import Consent
+from documents.models import Document
 from patients.models import Patient
 
 
@@ -23,6 +24,7 @@ def record_consent(
     recorded_on: datetime.date,
     expires_on: datetime.date | None = None,
     party: str = "",
+    document: Document | None = None,
 ) -> Consent:
     """Record that ``patient`` gave, refused or revoked ``kind`` consent on ``recorded_on``.
 
@@ -40,13 +42,17 @@ def record_consent(
         errors["party"] = ["Name the person or organisation the information is released to."]
     if kind != Consent.Kind.RELEASE_OF_INFORMATION and party:
         errors["party"] = ["Only a release of information names a party."]
+    if document is not None and (
+        document.patient_id != patient.pk or not permissions.can_view_document(actor, document)
+    ):
+        errors["document"] = ["Choose a document of this patient's."]
     if expires_on is not None and expires_on < recorded_on:
         errors["expires_on"] = ["The expiry cannot be before the date of the consent."]
     if errors:
         raise ValidationError(errors)
     consent = Consent(
         patient=patient, kind=kind, status=status, party=party, recorded_on=recorded_on, expires_on=expires_on,
-        recorded_by=actor,
+        recorded_by=actor, document=document,
     )  # fmt: skip
     with audit.acting_as(actor):
         consent.save()

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from consents.models import Consent
+from documents.models import Document
 
 
 class ConsentSerializer(serializers.ModelSerializer):
@@ -8,7 +9,7 @@ class ConsentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Consent
-        fields = ["id", "kind", "status", "party", "recorded_on", "expires_on", "recorded_by", "created_at"]
+        fields = ["id", "kind", "status", "party", "recorded_on", "expires_on", "recorded_by", "document", "created_at"]
         read_only_fields = fields
 
 
@@ -18,3 +19,10 @@ class RecordConsentInputSerializer(serializers.Serializer):
     party = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     recorded_on = serializers.DateField()
     expires_on = serializers.DateField(required=False, allow_null=True, default=None)
+    document = serializers.PrimaryKeyRelatedField(
+        queryset=Document.objects.filter(deleted_at__isnull=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The signed form: one of this patient's documents (uploaded first).",
+    )

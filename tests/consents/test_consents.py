@@ -35,7 +35,7 @@ def test_staff_records_sms_consent_through_the_api(api_client_for, staff_user, p
     assert response.status_code == 201
     assert response.json() | {"id": 0, "created_at": ""} == {
         "id": 0, "kind": "reminders_sms", "status": "given", "party": "", "recorded_on": "2026-05-13",
-        "expires_on": None, "recorded_by": "Stan Staff", "created_at": "",
+        "expires_on": None, "recorded_by": "Stan Staff", "document": None, "created_at": "",
     }  # fmt: skip
     consent = Consent.objects.get()
     assert (consent.patient, consent.recorded_by) == (patient, staff_user)
