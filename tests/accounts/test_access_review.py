@@ -8,6 +8,7 @@ import io
 
 import pytest
 import time_machine
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import selectors
 from accounts.models import AccessReview, Role
@@ -46,12 +47,14 @@ def opened(admin_user, doctor_user, nurse_user):
 def test_report_rows_have_role_second_factor_last_sign_in_and_records_opened(
     opened, admin_user, doctor_user, nurse_user
 ):
+    TOTPDevice.objects.create(user=nurse_user, name="Authenticator app", confirmed=True)
     rows = {row.user.email: row for row in selectors.access_review_rows(selectors.parse_quarter(Q1))}
     assert set(rows) == {admin_user.email, doctor_user.email, nurse_user.email}  # active users only
     assert (rows[doctor_user.email].patients_opened, rows[doctor_user.email].records_opened) == (2, 3)
     assert (rows[nurse_user.email].patients_opened, rows[nurse_user.email].records_opened) == (1, 1)
     assert (rows[admin_user.email].patients_opened, rows[admin_user.email].records_opened) == (0, 0)
-    assert rows[doctor_user.email].second_factor == "not available"  # until the mfa branch lands
+    assert rows[doctor_user.email].second_factor == "none"
+    assert rows[nurse_user.email].second_factor == "authenticator app"
 
 
 def test_page_and_csv_show_the_same_figures(client, opened, admin_user, doctor_user):
@@ -64,7 +67,7 @@ def test_page_and_csv_show_the_same_figures(client, opened, admin_user, doctor_u
     rows = list(csv.DictReader(io.StringIO(download.content.decode())))
     doctor = next(row for row in rows if row["email"] == doctor_user.email)
     assert doctor["role"] == "Doctor" and doctor["patients_opened"] == "2" and doctor["records_opened"] == "3"
-    assert doctor["second_factor"] == "not available"
+    assert doctor["second_factor"] == "none"
     assert AuditEvent.objects.filter(event="accounts.access_review.exported", actor=admin_user).exists()
 
 
