@@ -1,10 +1,8 @@
 """Documents on the patient page: upload, view inline, download, thumbnails, delete; and the face sheet PDF."""
 
-from typing import TypeVar
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
@@ -13,16 +11,17 @@ from accounts import permissions
 from documents import facesheet, selectors, services
 from documents.forms import DocumentUploadForm
 from documents.models import Document
+from documents.responses import document_headers, file_response
 from documents.uploads import too_large_message, upload_was_too_large
-from patients.views import get_patient_for_user
+from patients import selectors as patient_selectors
 
-# An uploaded file is shown as itself and nothing more: no script, no plugins but the PDF viewer, no
-# requests, no forms, in a unique origin (sandbox). nosniff keeps the browser to the declared type. A PDF
-# with scripts is only ever downloaded (see document_view).
-DOCUMENT_CSP = (
-    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; object-src 'self'; sandbox; "
-    "frame-ancestors 'self'"
-)
+
+def visible_patient_or_404(user, pk: int):
+    """The patient ``pk`` if ``user`` may see it (else 404), by the same rule as the patient pages."""
+    patient = patient_selectors.patients_visible_to(user).filter(pk=pk).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient
 
 
 def get_document_for_user(user, pk: int) -> Document:
@@ -32,30 +31,9 @@ def get_document_for_user(user, pk: int) -> Document:
     return document
 
 
-ResponseType = TypeVar("ResponseType", bound=HttpResponseBase)
-
-
-def document_headers(response: ResponseType) -> ResponseType:
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = DOCUMENT_CSP
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def file_response(document: Document, chunks, *, download: bool) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type=document.content_type)
-    response["Content-Length"] = str(document.size)
-    # The filename is made up here (category and id): the uploaded name and the title may hold PHI.
-    disposition = "attachment" if download else "inline"
-    filename = f"{document.category.code}-{document.pk}{document.extension}"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    return document_headers(response)
-
-
 @require_POST
 def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_patient_for_user(request.user, pk)
+    patient = visible_patient_or_404(request.user, pk)
     if not permissions.can_upload_document_for(request.user, patient):
         raise PermissionDenied("Your role may not upload documents for this patient.")
     form = DocumentUploadForm(request.POST, request.FILES, categories=selectors.categories_for_upload(request.user))
@@ -116,7 +94,7 @@ def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def face_sheet(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_patient_for_user(request.user, pk)
+    patient = visible_patient_or_404(request.user, pk)
     if not permissions.can_view_face_sheet(request.user, patient):
         raise PermissionDenied
     pdf = facesheet.face_sheet_pdf(actor=request.user, patient=patient)

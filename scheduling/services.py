@@ -654,9 +654,16 @@ def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") 
 
     notify_cancellation(appointments)
 
-    sessions_cancelled = GroupSession.objects.filter(date=closed_day.date, status=GroupSession.Status.SCHEDULED).update(
-        status=GroupSession.Status.CANCELLED, updated_by=by, updated_at=timezone.now()
+    sessions = GroupSession.objects.select_for_update().filter(
+        date=closed_day.date, status=GroupSession.Status.SCHEDULED
     )
+    sessions_cancelled = 0
+    with audit.acting_as(by):
+        for session in sessions:  # saved one by one: the audit trail records each change
+            session.status = GroupSession.Status.CANCELLED
+            session.updated_by = by
+            session.save(update_fields=["status", "updated_by", "updated_at"])
+            sessions_cancelled += 1
     audit.record(
         event=audit_events.CLOSED_DAY_APPOINTMENTS_CANCELLED,
         target=closed_day,

@@ -12,8 +12,8 @@ from accounts.permissions import DocumentPermissions
 from documents import selectors, services
 from documents.api.serializers import DocumentSerializer, UpdateDocumentInputSerializer, UploadDocumentInputSerializer
 from documents.models import Document
+from documents.responses import file_response
 from documents.uploads import too_large_message, upload_was_too_large
-from documents.views import file_response
 from patients import selectors as patient_selectors
 from patients.models import Patient
 from spectrum.api import ObjectJSONParser
