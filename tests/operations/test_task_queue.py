@@ -251,7 +251,14 @@ def test_with_the_broker_down_bookings_succeed_and_health_names_the_broker(clien
     client.force_login(staff_user)
     response = client.post(
         "/appointments/new/",
-        {"patient": patient.pk, "service_type": ind.pk, "date": day.isoformat(), "start_time": "10:00"},
+        # Acknowledged: without an authorization the booking form asks first (scheduling's warning step).
+        {
+            "patient": patient.pk,
+            "service_type": ind.pk,
+            "date": day.isoformat(),
+            "start_time": "10:00",
+            "acknowledge_warnings": "on",
+        },
     )
     assert response.status_code == 302
     assert Appointment.objects.filter(patient=patient, date=day).exists()
