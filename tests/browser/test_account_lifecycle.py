@@ -1,11 +1,15 @@
 """The account lifecycle in real Chromium: an invitation read from the email the SMTP server received, an
-unlock from the user list, the timeout dialog, and a form kept across a timeout."""
+unlock from the user list, the timeout dialog, and a form kept across a timeout; an invited nurse whose role
+requires a second factor sets her password and enrols TOTP before she can do anything else."""
 
+import datetime
 import re
 
+import pyotp
 import pytest
 from axes.models import AccessAttempt
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from accounts.models import Invitation, Role, User
@@ -53,6 +57,66 @@ def test_invited_nurse_sets_a_password_from_the_emailed_link(page, browser, live
     nina = User.objects.get(email="nina@clinic.test")
     assert nina.check_password(NURSE_PASSWORD)
     assert Invitation.objects.get(user=nina).accepted_at is not None
+
+
+def test_invited_nurse_sets_a_password_then_must_enrol_totp_and_signs_in_with_it_later(
+    page, browser, live_server, smtp_server, screenshot, settings, ticking_clinic_clock
+):
+    settings.MFA_REQUIRED_ROLES = [Role.NURSE]  # only the nurse: the inviting administrator is not the subject here
+    admin = UserFactory(email="admin@clinic.test", full_name="Ada Admin", role=Role.ADMIN)
+    sign_in(page, admin.email, PASSWORD)
+    page.goto("/accounts/users/invite/")
+    page.get_by_label("Full name").fill("Nina Patel")
+    page.get_by_label("Email").fill("nina@clinic.test")
+    page.get_by_label("Role").select_option(label="Nurse")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("Invitation sent to nina@clinic.test.")).to_be_visible()
+
+    assert smtp_server.envelopes[-1].rcpt_tos == ["nina@clinic.test"]
+    link = re.search(r"https?://\S+/accounts/invitation/\S+/", smtp_server.bodies()[-1]).group(0)
+    nurse_context = browser.new_context(base_url=live_server.url)
+    nurse = nurse_context.new_page()
+    nurse.set_default_timeout(10_000)
+    try:
+        nurse.goto(link)
+        expect(nurse.get_by_role("heading", name="Welcome, Nina Patel")).to_be_visible()
+        nurse.locator("#id_new_password1").fill(NURSE_PASSWORD)
+        nurse.locator("#id_new_password2").fill(NURSE_PASSWORD)
+        nurse.get_by_role("button", name="Set password and sign in").click()
+
+        expect(nurse).to_have_url(re.compile(r"/accounts/security/authenticator/$"))
+        expect(nurse.get_by_role("heading", name="Set up an authenticator app")).to_be_visible()
+        nurse.goto("/patients/")  # nothing else is reachable before enrolling
+        expect(nurse).to_have_url(re.compile(r"/accounts/security/authenticator/$"))
+        expect(nurse.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+        screenshot(nurse, "invited-nurse-mfa-enrol")
+
+        phone = pyotp.TOTP(nurse.get_by_test_id("totp-secret").get_attribute("data-secret"))
+        nurse.get_by_label("Code from the app").fill(phone.now())
+        nurse.get_by_role("button", name="Turn on").click()
+        expect(nurse.get_by_test_id("recovery-codes").get_by_role("listitem")).to_have_count(10)
+        screenshot(nurse, "invited-nurse-recovery-codes")
+        nurse.get_by_role("link", name=re.compile("I have saved them")).click()
+        expect(nurse.get_by_test_id("current-user")).to_have_text("Nina Patel")
+
+        nurse.get_by_role("button", name="Sign out").click()
+        ticking_clinic_clock.shift(datetime.timedelta(seconds=30))  # the enrolment's code is spent; the next one
+        nurse.goto("/")
+        nurse.get_by_label("Email").fill("nina@clinic.test")
+        nurse.get_by_label("Password").fill(NURSE_PASSWORD)
+        nurse.get_by_role("button", name="Sign in").click()
+        expect(nurse).to_have_url(re.compile(r"/accounts/login/code/$"))
+        nurse.get_by_role("textbox", name="Code").fill(phone.now())
+        nurse.get_by_role("button", name="Sign in").click()
+        expect(nurse.get_by_test_id("current-user")).to_have_text("Nina Patel")
+        expect(nurse.get_by_test_id("current-role")).to_have_text("Nurse")
+        screenshot(nurse, "invited-nurse-signed-in-with-code")
+    finally:
+        nurse_context.close()
+    nina = User.objects.get(email="nina@clinic.test")
+    assert nina.check_password(NURSE_PASSWORD)
+    assert Invitation.objects.get(user=nina).accepted_at is not None
+    assert TOTPDevice.objects.filter(user=nina, confirmed=True).count() == 1
 
 
 def test_administrator_unlocks_a_locked_user_from_the_user_list(page, settings, screenshot):
