@@ -1,22 +1,21 @@
 """The reminder sweep over millions of appointments: time and queries per sweep must not grow with the table.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/spectrum_bench_reminders \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/spectrum_bench_reminders_200k \\
         .venv/bin/python bench/reminder_sweep.py --appointments 200000
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/spectrum_bench_reminders \\
         .venv/bin/python bench/reminder_sweep.py --appointments 2000000
 
 Creates and migrates the database if needed and loads synthetic appointments with COPY over eight years
-back and one ahead, leaving out the next three days; then (re)books a fixed window: ``--window`` appointments
-in the next 48 hours, a tenth of them starting within the next three hours (so their reminders are due in
-the next hour or already), for patients with email reminders and consent. Every run measures the same
-window, so what changes between sizes is only the table.
+back and one ahead, leaving out the next four days (a table with more than asked for is emptied first);
+then (re)books the same due set at every size: ``--due`` appointments starting two to three hours from now.
+The sweeps run an hour from now, when exactly one reminder of each (the 2-hour one) is due and nothing else,
+so what changes between sizes is only the table.
 
 Measured, each with its query count:
-- the first sweep: derives the window's reminder rows and claims the due ones (dispatch is a no-op: the
-  sending is timed separately, as workers do it);
+- the first sweep: derives the rows and claims them (dispatch is a no-op: sending is the workers' part);
+- the claiming sweep, ``--repeat`` times, the claimed rows put back to waiting before each: median and p95;
 - a steady sweep: nothing new to derive, nothing due (what beat runs every minute most of the time);
-- sending the claimed reminders (locmem email backend: the sweep's cost, not an SMTP server's);
-- EXPLAIN of the claim query (the partial index on the send time).
+- EXPLAIN ANALYZE of the claim query (the partial index on the send time) and of the window's appointments.
 """
 
 import argparse
@@ -59,8 +58,12 @@ def load_appointments(wanted: int, skip: set[datetime.date]) -> None:
     from scheduling.models import Appointment, ServiceType
 
     have = Appointment.objects.count()
-    if have >= wanted:
+    if have == wanted:
         return
+    if have > wanted:  # a smaller size: empty the table and load it again (reminders and history go with it)
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE scheduling_appointment CASCADE")
+        have = 0
     rng = random.Random(7)
     today = timezone.localdate()
     days = [
@@ -75,7 +78,7 @@ def load_appointments(wanted: int, skip: set[datetime.date]) -> None:
     now = timezone.now().isoformat()
     columns = (
         "patient_id, service_type_id, date, start_time, end_time, duration_minutes, status, notes, billing_code, "
-        "is_exception, override_reason, created_at, updated_at"
+        "is_exception, override_reason, progress_note, created_at, updated_at"
     )
     remaining = wanted - have
     started = time.monotonic()
@@ -93,7 +96,7 @@ def load_appointments(wanted: int, skip: set[datetime.date]) -> None:
                 status = "attended" if day < today else "scheduled"
                 buffer.write(
                     f"{rng.choice(patient_ids)}\t{service_id}\t{day}\t{start}\t{end}\t{minutes}\t{status}\t"
-                    f"{empty_notes}\t{billing}\tf\t\t{now}\t{now}\n"
+                    f"{empty_notes}\t{billing}\tf\t\t{empty_notes}\t{now}\t{now}\n"
                 )
             buffer.seek(0)
             with cursor.copy(f"COPY scheduling_appointment ({columns}) FROM STDIN") as copy:
@@ -104,23 +107,29 @@ def load_appointments(wanted: int, skip: set[datetime.date]) -> None:
         cursor.execute("VACUUM (ANALYZE) scheduling_appointment")
 
 
-def book_window(size: int) -> None:
-    """Replace the next three days' appointments (and reminders) with a fixed window of ``size``."""
+def book_due(due: int) -> None:
+    """Replace the next four days' appointments (and all reminders) with ``due`` appointments starting two to
+    three hours from now: an hour from now, exactly one reminder of each (the 2-hour one) is due."""
     from django.db import connection
     from django.utils import timezone
 
     from consents.models import Consent
     from patients.models import Patient
-    from reminders.models import Reminder
     from scheduling.models import Appointment, ServiceType
 
     now = timezone.localtime()
     window_days = [now.date() + datetime.timedelta(days=offset) for offset in range(4)]
-    Reminder.objects.all().delete()
-    Appointment.objects.filter(date__in=window_days).delete()
+    with connection.cursor() as cursor:  # raw SQL: no need to decrypt rows loaded under another key
+        cursor.execute("DELETE FROM reminders_reminder")
+        cursor.execute(
+            "DELETE FROM scheduling_appointmentstatuschange WHERE appointment_id IN "
+            "(SELECT id FROM scheduling_appointment WHERE date = ANY(%s))",
+            [window_days],
+        )
+        cursor.execute("DELETE FROM scheduling_appointment WHERE date = ANY(%s)", [window_days])
     rng = random.Random(3)
     service = ServiceType.objects.get(code="IND")
-    patients = list(Patient.objects.order_by("id").values_list("id", flat=True)[:size])
+    patients = list(Patient.objects.order_by("id").values_list("id", flat=True)[:due])
     Patient.objects.filter(id__in=patients).update(reminder_channel="email")
     with connection.cursor() as cursor:
         cursor.execute(
@@ -131,11 +140,8 @@ def book_window(size: int) -> None:
         Consent(patient_id=pk, kind="reminders_email", status="given", recorded_on=now.date()) for pk in patients
     )
     appointments = []
-    for index, patient_id in enumerate(patients):
-        # A tenth start within three hours (reminders due now or within the hour); the rest within 48 hours.
-        ahead = rng.randint(65, 180) if index % 10 == 0 else rng.randint(181, 47 * 60)
-        starts = (now + datetime.timedelta(minutes=ahead)).replace(tzinfo=None, second=0, microsecond=0)
-        starts = min(starts, starts.replace(hour=23, minute=50))  # ends on its day
+    for patient_id in patients:
+        starts = (now + datetime.timedelta(minutes=rng.randint(121, 180))).replace(tzinfo=None, second=0, microsecond=0)
         appointments.append(
             Appointment(
                 patient_id=patient_id,
@@ -165,10 +171,15 @@ def measure(fn):
     return result, elapsed, len(queries)
 
 
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--appointments", type=int, default=2_000_000)
-    parser.add_argument("--window", type=int, default=1000, help="appointments in the next 48 hours")
+    parser.add_argument("--due", type=int, default=500, help="reminders due in the sweep's window (same at every size)")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
@@ -183,7 +194,8 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from patients import demo
@@ -194,6 +206,7 @@ def main() -> None:
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.REMINDER_QUIET_HOURS = ""
+    settings.REMINDER_BATCH_SIZE = max(settings.REMINDER_BATCH_SIZE, args.due)  # one batch claims them all
     call_command("migrate", verbosity=0)
     missing = PATIENTS - Patient.objects.count()
     if missing > 0:
@@ -201,61 +214,66 @@ def main() -> None:
         demo.load(missing)
     today = timezone.localdate()
     load_appointments(args.appointments, {today + datetime.timedelta(days=offset) for offset in range(4)})
-    book_window(args.window)
+    book_due(args.due)
     total = Appointment.objects.count()
+    load_before = os.getloadavg()
     checks = [machine.cpu_check()]
 
-    moment = timezone.now()  # every sweep at the same moment: the steady ones find nothing new and nothing due
-    # Booked within 48 hours, most appointments' 48-hour reminder is due at once: beat's first ticks take
-    # them batch by batch (REMINDER_BATCH_SIZE), as they would after a deployment.
-    first_sweeps = []
-    claimed: list[int] = []
-    created = 0
-    while True:
-        result, elapsed, queries = measure(lambda: services.sweep(dispatch=lambda reminder_id: None, now=moment))
-        first_sweeps.append((elapsed, queries, len(result.claimed)))
-        created += result.created
-        claimed += result.claimed
-        if not result.claimed:
-            break
-    checks.append(machine.cpu_check())
-    _, send_ms, send_queries = measure(lambda: [services.deliver(reminder_id, now=moment) for reminder_id in claimed])
-    checks.append(machine.cpu_check())
-    steady = []
+    moment = timezone.now() + datetime.timedelta(hours=1)  # each booked appointment's 2-hour reminder is due
+    sweep = lambda: services.sweep(dispatch=lambda reminder_id: None, now=moment)  # noqa: E731
+    # The first sweep derives the rows (one per appointment: the 48-hour offset has passed, the 2-hour one is
+    # the most recent passed) and claims them.
+    first, first_ms, first_queries = measure(sweep)
+    due_rows = Reminder.objects.filter(due_at__lte=moment).count()
+
+    def reset() -> None:  # the claimed reminders waiting again: the next sweep finds the same due set
+        Reminder.objects.filter(status="queued").update(status="pending", claimed_at=None)
+
+    timed = []
+    claim_sql = ""
     for _ in range(args.repeat):
-        result, elapsed, queries = measure(lambda: services.sweep(dispatch=lambda reminder_id: None, now=moment))
-        assert not result.claimed and not result.created
+        reset()
+        checks.append(machine.cpu_check())
+        result, elapsed, queries = measure(sweep)
+        assert len(result.claimed) == due_rows and not result.created, (len(result.claimed), result.created)
+        timed.append((elapsed, queries))
+    with CaptureQueriesContext(connection) as captured:
+        reset()
+        sweep()
+    sweep_sql = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("SELECT")]
+    claim_sql = next(sql for sql in sweep_sql if "SKIP LOCKED" in sql)
+    window_sql = next(sql for sql in sweep_sql if "scheduling_appointment" in sql and "reminders_reminder" not in sql)
+    reset()
+    steady = []  # nothing new and nothing due: what beat's tick does most minutes
+    services.sweep(dispatch=lambda reminder_id: None, now=moment)
+    for _ in range(args.repeat):
+        _, elapsed, queries = measure(sweep)
         steady.append((elapsed, queries))
     checks.append(machine.cpu_check())
-    due_soon = Reminder.objects.filter(
-        status="pending", due_at__gt=moment, due_at__lte=moment + datetime.timedelta(hours=1)
-    ).count()
-    later = moment + datetime.timedelta(hours=1)
-    _, hour_ms, hour_queries = measure(lambda: services.sweep(dispatch=lambda reminder_id: None, now=later))
-    sent = Reminder.objects.filter(status="sent").count()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM reminders_reminder "
-            "WHERE status IN ('pending', 'queued') AND due_at <= now() ORDER BY due_at, id LIMIT 500 "
-            "FOR UPDATE SKIP LOCKED"
-        )
-        plan = "\n".join("    " + row[0] for row in cursor.fetchall())
+    reset()
+    plans = {}
+    for name, sql in (("claim", claim_sql), ("appointments in the window", window_sql)):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+            plans[name] = "\n".join("    " + row[0] for row in cursor.fetchall())
+            transaction.set_rollback(True)
+    load_after = os.getloadavg()
 
+    times = [elapsed for elapsed, _ in timed]
     steady_ms = [elapsed for elapsed, _ in steady]
-    print(f"\nAppointments in the table: {total:,}; in the next 48 hours: {args.window:,}; reminder rows: "
-          f"{Reminder.objects.count():,}")  # fmt: skip
-    for index, (elapsed, queries, count) in enumerate(first_sweeps, 1):
-        print(f"Sweep {index} after booking (derived {created if index == 1 else 0:,} rows, claimed {count:,}): "
-              f"{elapsed:.0f} ms, {queries} queries")  # fmt: skip
-    print(f"Steady sweep (nothing new, nothing due), {args.repeat} runs: median {statistics.median(steady_ms):.1f} ms, "
-          f"max {max(steady_ms):.1f} ms, {steady[0][1]} queries each")  # fmt: skip
-    print(
-        f"Sweep an hour later ({due_soon:,} reminders come due in that hour): {hour_ms:.0f} ms, {hour_queries} queries"
-    )
-    print(f"Sending the {len(claimed):,} claimed: {send_ms:.0f} ms ({send_ms / max(1, len(claimed)):.1f} ms and "
-          f"{send_queries / max(1, len(claimed)):.1f} queries each); sent {sent:,}")  # fmt: skip
-    print(f"Claim query plan:\n{plan}")
-    print(machine.describe(checks))
+    print(f"\nAppointments in the table: {total:,}; reminders due in the sweep's window: {due_rows:,} "
+          f"(reminder rows: {Reminder.objects.count():,})")  # fmt: skip
+    print(f"First sweep (derives {first.created:,} rows, claims {len(first.claimed):,}): {first_ms:.0f} ms, "
+          f"{first_queries} queries")  # fmt: skip
+    print(f"Sweep claiming the {due_rows:,} due, {args.repeat} runs (state reset before each): median "
+          f"{statistics.median(times):.1f} ms, p95 {percentile(times, 0.95):.1f} ms, queries "
+          f"{sorted({queries for _, queries in timed})}")  # fmt: skip
+    print(f"Steady sweep (nothing new, nothing due), {args.repeat} runs: "
+          f"median {statistics.median(steady_ms):.1f} ms, p95 {percentile(steady_ms, 0.95):.1f} ms, "
+          f"queries {sorted({queries for _, queries in steady})}")  # fmt: skip
+    for name, plan in plans.items():
+        print(f"EXPLAIN ANALYZE, {name} query:\n{plan}")
+    print(f"Load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min); {machine.describe(checks)}")
 
 
 if __name__ == "__main__":
