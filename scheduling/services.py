@@ -650,9 +650,9 @@ def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") 
     # The day's group sessions are called off with their attendees (the groups app builds on this one).
     from groups.models import GroupSession
 
-    sessions_cancelled = GroupSession.objects.filter(
-        date=closed_day.date, status=GroupSession.Status.SCHEDULED
-    ).update(status=GroupSession.Status.CANCELLED, updated_by=by, updated_at=timezone.now())
+    sessions_cancelled = GroupSession.objects.filter(date=closed_day.date, status=GroupSession.Status.SCHEDULED).update(
+        status=GroupSession.Status.CANCELLED, updated_by=by, updated_at=timezone.now()
+    )
     audit.record(
         event=audit_events.CLOSED_DAY_APPOINTMENTS_CANCELLED,
         target=closed_day,
