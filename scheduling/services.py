@@ -650,9 +650,16 @@ def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") 
     # The day's group sessions are called off with their attendees (the groups app builds on this one).
     from groups.models import GroupSession
 
-    sessions_cancelled = GroupSession.objects.filter(date=closed_day.date, status=GroupSession.Status.SCHEDULED).update(
-        status=GroupSession.Status.CANCELLED, updated_by=by, updated_at=timezone.now()
+    # Saved one by one (a day has a few) so that the audit trail sees each session's status change.
+    sessions = list(
+        GroupSession.objects.select_for_update().filter(date=closed_day.date, status=GroupSession.Status.SCHEDULED)
     )
+    with audit.acting_as(by):
+        for session in sessions:
+            session.status = GroupSession.Status.CANCELLED
+            session.updated_by = by
+            session.save(update_fields=["status", "updated_by", "updated_at"])
+    sessions_cancelled = len(sessions)
     audit.record(
         event=audit_events.CLOSED_DAY_APPOINTMENTS_CANCELLED,
         target=closed_day,
