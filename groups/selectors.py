@@ -69,6 +69,7 @@ class RosterRow:
     patient: Patient
     units_left: int | None  # of the authorization covering this service and date; None when none covers it
     authorization_status: str
+    is_over_booked: bool = False  # more units booked or used than authorized: shown as such, never green
 
 
 @dataclass
@@ -79,9 +80,20 @@ class Roster:
 
     @property
     def capacity_label(self) -> str:
-        if self.session.capacity is None:
-            return f"{self.booked} attendees"
-        return f"{self.booked} of {self.session.capacity}"
+        return capacity_label(self.booked, self.session.capacity)
+
+
+def capacity_label(booked: int, capacity: int | None) -> str:
+    """ "14 of 16" (or "14 attendees" without a capacity): the roster's and the calendar's count."""
+    if capacity is None:
+        return f"{booked} attendees"
+    return f"{booked} of {capacity}"
+
+
+def session_label(session: GroupSession) -> str:
+    """ "PSR AM · 14 of 16" for a session from ``group_sessions_visible_to`` (with ``attendee_count``)."""
+    name = session.group.name if session.group is not None else (session.topic or session.service_type.code)
+    return f"{name} · {capacity_label(getattr(session, 'attendee_count', 0), session.capacity)}"
 
 
 def attendees_visible_to(user: Actor, session: GroupSession) -> QuerySet[Appointment]:
@@ -94,10 +106,15 @@ def attendees_visible_to(user: Actor, session: GroupSession) -> QuerySet[Appoint
 
 
 def roster(user: Actor, session: GroupSession) -> Roster:
-    """A session's attendees with their authorization units left for its service (two queries)."""
+    """A session's attendees with their authorization units left for its service, and which of them are
+    over-booked (three queries whatever the number of attendees)."""
     attendees = list(attendees_visible_to(user, session))
     units: dict[int, Any] = {}  # patient id -> the authorization with its usage (``with_usage``)
+    over_booked: dict[int, Authorization] = {}
     if attendees and permissions.can_view_authorizations(user):
+        over_booked = authorization_selectors.over_booked_patients(
+            sorted({a.patient_id for a in attendees}), service_type_id=session.service_type_id, day=session.date
+        )
         covering = authorization_selectors.with_usage(
             Authorization.objects.filter(
                 patient__in=[a.patient_id for a in attendees], service_types=session.service_type_id,
@@ -115,6 +132,7 @@ def roster(user: Actor, session: GroupSession) -> Roster:
                 patient=appointment.patient,
                 units_left=covering_one.units_remaining if covering_one else None,
                 authorization_status=covering_one.status if covering_one else "",
+                is_over_booked=appointment.patient_id in over_booked,
             )
         )
         if appointment.status in Appointment.ACTIVE_STATUSES:

@@ -6,12 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Role, User
 from accounts.permissions import Actor
+from groups import selectors as group_selectors
+from groups.models import GroupSession
 from patients.models import Patient
 from scheduling.models import Appointment, AppointmentQuerySet, clinic_now
 
@@ -117,9 +119,40 @@ def month_grid(year: int, month: int, days: list[dict[str, Any]]) -> list[list[d
     return [cells[index : index + 7] for index in range(0, len(cells), 7)]
 
 
+def individual_appointments(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    """Appointments outside group sessions: the day and week views show a group session as one block (its
+    attendees are marked on the roster), not one row per attendee."""
+    return appointments.filter(group_session__isnull=True)
+
+
+def group_blocks(
+    user: Actor,
+    start_date: datetime.date,
+    end_date: datetime.date,
+    *,
+    clinician: User | None = None,
+    service_type: Any = None,
+    include_cancelled: bool = True,
+) -> list[GroupSession]:
+    """The group sessions of the calendar's day or week, each with ``attendee_count`` (one query whatever the
+    number of attendees), narrowed like the appointments by clinician (or co-clinician) and service type."""
+    sessions = group_selectors.group_sessions_between(user, start_date, end_date)
+    if clinician is not None:
+        sessions = sessions.filter(Q(clinician=clinician) | Q(group__co_clinician=clinician))
+    if service_type is not None:
+        sessions = sessions.filter(service_type=service_type)
+    if not include_cancelled:
+        sessions = sessions.exclude(status=GroupSession.Status.CANCELLED)
+    blocks = list(sessions)
+    for session in blocks:
+        session.calendar_label = group_selectors.session_label(session)  # type: ignore[attr-defined]
+    return blocks
+
+
 def day_appointments(appointments: QuerySet[Appointment], date: datetime.date) -> QuerySet[Appointment]:
     return (
-        appointments.filter(date=date)
+        individual_appointments(appointments)
+        .filter(date=date)
         .select_related("patient", "service_type", "clinician")
         .only(
             "id",
@@ -223,8 +256,12 @@ def dashboard(user: Actor) -> dict[str, Any] | None:
 class WeekCell:
     """One cell of the week grid: an appointment spanning ``rowspan`` rows, or an empty slot (appointment None)."""
 
-    appointment: Appointment | None = None
+    appointment: Appointment | GroupSession | None = None  # a group session is one block, not its attendees
     rowspan: int = 1
+
+    @property
+    def is_group_session(self) -> bool:
+        return isinstance(self.appointment, GroupSession)
 
 
 @dataclass
@@ -234,9 +271,12 @@ class WeekRow:
     cells: list[WeekCell]
 
 
-def _lanes(appointments: list[Appointment]) -> list[list[Appointment]]:
+Block = Appointment | GroupSession
+
+
+def _lanes(appointments: list[Block]) -> list[list[Block]]:
     """Overlapping appointments side by side: each lane holds appointments that do not overlap (greedy)."""
-    lanes: list[list[Appointment]] = []
+    lanes: list[list[Block]] = []
     for appointment in sorted(appointments, key=lambda a: (a.start_time, a.end_time, a.pk)):
         for lane in lanes:
             if lane[-1].end_time <= appointment.start_time:
@@ -248,7 +288,7 @@ def _lanes(appointments: list[Appointment]) -> list[list[Appointment]]:
 
 
 def week_grid(
-    appointments: list[Appointment],
+    appointments: list[Block],
     week: list[datetime.date],
     *,
     opens: datetime.time,
@@ -256,18 +296,19 @@ def week_grid(
     step: int,
 ) -> tuple[list[int], list[WeekRow]]:
     """The week as table rows of ``step`` minutes: each appointment is one cell spanning its rows (a 3-hour
-    PSR block covers 9–12), overlapping ones in lanes side by side. Returns the lanes per day and the rows.
+    PSR block covers 9–12), overlapping ones in lanes side by side; a group session is one such block.
+    Returns the lanes per day and the rows.
     """
     start = opens.hour * 60 + opens.minute
     end = closes.hour * 60 + closes.minute
     times = list(range(start, end, step))
     row_of = {minute: index for index, minute in enumerate(times)}
 
-    def first_row(appointment: Appointment) -> int:
+    def first_row(appointment: Block) -> int:
         minute = appointment.start_time.hour * 60 + appointment.start_time.minute
         return row_of.get(max(start, minute - (minute - start) % step), 0)
 
-    def span(appointment: Appointment, row: int) -> int:
+    def span(appointment: Block, row: int) -> int:
         finish = appointment.end_time.hour * 60 + appointment.end_time.minute
         rows = -(-(min(finish, end) - times[row]) // step)  # ceiling
         return max(1, min(rows, len(times) - row))

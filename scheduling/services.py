@@ -654,16 +654,16 @@ def cancel_for_closed_day(closed_day: ClosedDay, *, by: User, reason: str = "") 
 
     notify_cancellation(appointments)
 
-    sessions = GroupSession.objects.select_for_update().filter(
-        date=closed_day.date, status=GroupSession.Status.SCHEDULED
+    # Saved one by one (a day has a few) so that the audit trail sees each session's status change.
+    sessions = list(
+        GroupSession.objects.select_for_update().filter(date=closed_day.date, status=GroupSession.Status.SCHEDULED)
     )
-    sessions_cancelled = 0
     with audit.acting_as(by):
-        for session in sessions:  # saved one by one: the audit trail records each change
+        for session in sessions:
             session.status = GroupSession.Status.CANCELLED
             session.updated_by = by
             session.save(update_fields=["status", "updated_by", "updated_at"])
-            sessions_cancelled += 1
+    sessions_cancelled = len(sessions)
     audit.record(
         event=audit_events.CLOSED_DAY_APPOINTMENTS_CANCELLED,
         target=closed_day,

@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import permissions
 from accounts.permissions import Actor
+from groups.models import GroupSession
 from patients import selectors as patient_selectors
 from patients import services as patient_services
 from reminders import conf as reminder_conf
@@ -134,6 +135,18 @@ def _booking_form(user: Actor, day: datetime.date) -> AppointmentForm:
     return AppointmentForm(initial={"date": day, "start_time": "10:00", "interval": 1}, user=user)
 
 
+def _group_blocks(
+    request: ClinicRequest, filters: CalendarFilter, start: datetime.date, end: datetime.date
+) -> list[GroupSession]:
+    """The group sessions the day view shows as blocks, narrowed by the calendar's filters."""
+    if not filters.is_valid():
+        return []
+    data = filters.form.cleaned_data
+    return selectors.group_blocks(
+        request.user, start, end, clinician=data.get("clinician"), service_type=data.get("service_type")
+    )
+
+
 @require_GET
 def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
     _require(permissions.can_view_schedule(request.user))
@@ -146,7 +159,9 @@ def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
     paginator = Paginator(selectors.day_appointments(appointments, date), DAY_PAGE_SIZE)
     # Count the day from the (date, status) index, less the few rows of deactivated patients a
     # non-administrator does not see, instead of joining every appointment of the day to its patient.
-    everyone = _filtered(filters, selectors.appointments_counted_for(request.user)).filter(date=date)
+    everyone = selectors.individual_appointments(
+        _filtered(filters, selectors.appointments_counted_for(request.user)).filter(date=date)
+    )
     hidden = 0
     if not permissions.can_view_inactive_patients(request.user):
         hidden = everyone.filter(patient__is_active=False).count()
@@ -156,6 +171,7 @@ def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
     closed = services.closed_days_between(date, date).get(date)
     context = {
         "date": date,
+        "group_sessions": _group_blocks(request, filters, date, date),
         "appointments": page.object_list,
         "rows": rendering.appointment_rows(
             page.object_list,
@@ -187,10 +203,13 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
     # Without a choice, the signed-in user's own week (if they are a clinician).
     own = None if request.GET.get("clinician") else selectors.clinicians().filter(pk=request.user.pk).first()
     clinician = chosen or own
-    appointments = []
+    appointments: list[Any] = []  # labelled below for the template
+    sessions: list[GroupSession] = []
     if clinician is not None:
+        # A group session is one block with its attendee count; its attendees are marked on the roster.
+        sessions = selectors.group_blocks(request.user, week[0], week[-1], clinician=clinician, include_cancelled=False)
         appointments = list(
-            selectors.appointments_visible_to(request.user)
+            selectors.individual_appointments(selectors.appointments_visible_to(request.user))
             .filter(clinician=clinician, date__range=(week[0], week[-1]))
             .exclude(status__in=Appointment.CANCELLED_STATUSES)
             .select_related("patient", "service_type")
@@ -198,7 +217,7 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
         )
     hours = clinic_hours()
     lanes, rows = selectors.week_grid(
-        appointments, week, opens=hours.start, closes=hours.end, step=settings.APPOINTMENT_SLOT_MINUTES
+        [*appointments, *sessions], week, opens=hours.start, closes=hours.end, step=settings.APPOINTMENT_SLOT_MINUTES
     )
     day_url = reverse("scheduling:day", kwargs={"day": "0000-00-00"})
     for appointment in appointments:
@@ -208,6 +227,9 @@ def calendar_week(request: ClinicRequest) -> HttpResponse:
         appointment.day_url = (
             day_url.replace("0000-00-00", appointment.date.isoformat()) + f"#appointment-{appointment.pk}"
         )
+    for session in sessions:
+        session.start_label = session.start_time.strftime("%I:%M").lstrip("0")  # type: ignore[attr-defined]
+        session.end_label = session.end_time.strftime("%I:%M %p").lstrip("0")  # type: ignore[attr-defined]
     context = {
         "week": week,
         "days": list(zip(week, lanes, strict=True)),

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.axe import axe_script
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -112,54 +114,8 @@ def preview_weekly_series(page, *, search, patient, day, time, service, weekdays
     return dialog
 
 
-# axe-core, the accessibility engine the browser tests inject: installed here by npm (pinned) into a
-# git-ignored folder the first time it is needed, never vendored.
-AXE_VERSION = "4.14.1"
-AXE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "axe-core"
-
-
+# axe-core, the accessibility engine the browser tests inject: one helper, tests/browser/axe.py.
 @pytest.fixture(scope="session")
 def axe_source() -> str:
-    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-    installed = AXE_DIR / "node_modules" / "axe-core" / "package.json"
-    if not script.exists() or f'"version": "{AXE_VERSION}"' not in installed.read_text():
-        import subprocess
-
-        npm = shutil.which("npm")
-        if npm is None:
-            if os.environ.get("CI") == "true":
-                pytest.fail("npm not found: CI must run the accessibility checks.")
-            pytest.skip("npm not found: cannot install axe-core")
-        AXE_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--no-save",
-                "--prefix",
-                str(AXE_DIR),
-                f"axe-core@{AXE_VERSION}",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    return script.read_text()
-
-
-def axe_violations(page, axe_source: str) -> list[dict]:
-    """Run axe-core (WCAG 2.x A and AA rules) on the page as it is; returns the violations, each with its nodes."""
-    # Evaluated through the DevTools protocol, which the page's strict CSP does not govern (a script tag would be
-    # refused, as it should be): the page under test keeps its real policy.
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.evaluate(axe_source + "\n;undefined")
-    result = page.evaluate(
-        "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
-    )
-    return [
-        {"id": v["id"], "help": v["help"], "nodes": [node["html"][:200] for node in v["nodes"]][:5]}
-        for v in result["violations"]
-    ]
+    """The pinned axe-core, installed (once per run) before the test starts."""
+    return axe_script()

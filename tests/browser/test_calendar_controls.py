@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from scheduling import services
 from scheduling.models import Appointment, ServiceType
-from tests.browser.conftest import axe_violations, sign_in
+from tests.browser.axe import axe_violations
+from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -137,8 +138,10 @@ def test_axe_finds_no_violations_on_the_day_and_week_views(page, axe_source, scr
     sign_in(page, staff.email, PASSWORD)
     page.goto(f"/calendar/{timezone.localdate():%Y-%m-%d}/")
     expect(page.locator(".status-select")).to_have_count(4)
-    assert axe_violations(page, axe_source) == []
+    violations = axe_violations(page)
+    assert violations == [], violations
     page.goto(f"/calendar/week/?clinician={nurse.pk}")
     expect(page.locator(".week-appointment")).to_have_count(2)
-    assert axe_violations(page, axe_source) == []
+    violations = axe_violations(page)
+    assert violations == [], violations
     screenshot(page, "week-view")

@@ -118,3 +118,35 @@ def test_roster_fits_phones_and_tablets_and_arrows_save_nothing(browser, live_se
     assert not Appointment.objects.exclude(status="scheduled").exists()  # arrows choose; only Save saves
     screenshot(page, f"group-roster-{width}")
     context.close()
+
+
+def test_day_and_week_views_show_the_session_as_one_block_that_opens_the_roster(
+    browser, live_server, screenshot, psr_am
+):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    sign_in(page, psr_am["nurse"].email, PASSWORD)
+    page.goto("/calendar/2026-05-13/")
+    block = page.locator(".group-block")
+    expect(block).to_have_count(1)
+    expect(block).to_contain_text("PSR AM · 4 of 16")
+    expect(page.locator(".status-select")).to_have_count(0)  # no row per attendee
+    expect(page.get_by_text("Alvarez")).to_have_count(0)
+    violations = axe_violations(page)
+    assert violations == [], violations
+    screenshot(page, "day-view-group-block")
+
+    page.goto(f"/calendar/week/?clinician={psr_am['nurse'].pk}&date=2026-05-13")
+    blocks = page.locator("td.week-group-session")
+    expect(blocks).to_have_count(5)  # one a day; the attendees are enrolled from Wednesday
+    expect(blocks.nth(0)).to_contain_text("PSR AM · 0 of 16")
+    expect(blocks.nth(2)).to_contain_text("PSR AM · 4 of 16")
+    expect(blocks.first).to_have_attribute("rowspan", "12")
+    violations = axe_violations(page)
+    assert violations == [], violations
+    screenshot(page, "week-view-group-blocks")
+    page.get_by_role("link", name="PSR AM · 4 of 16").first.click()
+    expect(page).to_have_url(f"{live_server.url}/group-sessions/{psr_am['session'].pk}/")
+    expect(row(page, "Alvarez")).to_contain_text("Over-booked")  # 156 units booked of 100
+    context.close()

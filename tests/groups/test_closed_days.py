@@ -28,3 +28,19 @@ def test_closing_a_day_cancels_a_group_session_that_has_no_attendees_yet(admin_u
     scheduling_services.add_closed_day(date=friday, reason="Holiday", by=admin_user)
 
     assert group.sessions.get(date=friday).status == GroupSession.Status.CANCELLED
+
+
+def test_closing_a_day_leaves_an_audit_entry_for_each_group_session_it_calls_off(admin_user, group):
+    from django.contrib.contenttypes.models import ContentType
+
+    from audit.models import AuditEvent
+
+    friday = D(2026, 5, 15)
+    session = group.sessions.get(date=friday)
+
+    scheduling_services.add_closed_day(date=friday, reason="Holiday", by=admin_user)
+
+    entries = AuditEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(GroupSession), object_pk=str(session.pk), actor=admin_user
+    )
+    assert entries.latest("id").changes["status"] == ["scheduled", "cancelled"]

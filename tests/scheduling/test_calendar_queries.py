@@ -34,12 +34,18 @@ def add(day: datetime.date, count: int, *, status: str = "scheduled") -> None:
     )
 
 
+def _session_upkeep(sql: str) -> bool:
+    """The inactivity timeout saves the session on every request (a savepoint, the update, its release): the
+    same three statements on every page, left out so that the bounds below count the page's own reads."""
+    return sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")) or sql.startswith('UPDATE "django_session"')
+
+
 def queries(client, url: str) -> tuple[int, str]:
     client.get(url)  # caches (clinic settings, permissions) warm
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200
-    return len(captured.captured_queries), response.content.decode()
+    return len([q for q in captured.captured_queries if not _session_upkeep(q["sql"])]), response.content.decode()
 
 
 @pytest.mark.parametrize("role", [Role.STAFF, Role.ADMIN])
@@ -50,7 +56,7 @@ def test_day_view_queries_do_not_grow_with_the_day(client, user_for_role, role):
     few, _ = queries(client, f"/calendar/{today}/")
     add(today, 70)
     many, html = queries(client, f"/calendar/{today}/")
-    assert many == few <= 10
+    assert many == few <= 11  # one of them reads the day's group sessions (one block each, with its count)
     assert html.count('class="status-select"') == 50  # one page
 
 
@@ -65,7 +71,7 @@ def test_dashboard_queries_do_not_grow_and_it_lists_at_most_25_of_today(client, 
     add(today, 5, status="attended")
     add(past_weekday(2), 40)
     many, html = queries(client, "/")
-    assert many == few <= 10
+    assert many == few <= 12  # with the expiring consents, the reminder failures and (admins) the access review
     assert html.count('class="status-select"') == DASHBOARD_TODAY_LIMIT
     assert 'Today’s appointments <span class="muted">(68)</span>' in html
     assert "63 still to come or to mark; the first 25 are below." in html
