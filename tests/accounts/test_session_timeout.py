@@ -1,8 +1,6 @@
 """The idle limit is the setting to the second; asking how long is left is not activity; keep-alive is."""
 
 import pytest
-import time_machine
-from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
 
@@ -11,9 +9,9 @@ KEEP_ALIVE = "/accounts/session/keep-alive/"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        yield traveller
+def clock(frozen_clinic_clock):
+    """The clinic's test clock, stopped: the tests move it by exact seconds."""
+    return frozen_clinic_clock
 
 
 def test_every_request_is_activity_so_the_limit_is_exact(client, staff_user, settings, clock):
