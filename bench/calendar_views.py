@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import harness
 import machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,15 +29,6 @@ os.environ.setdefault("DEBUG", "false")
 
 BUDGET_MS = 50.0
 YEARS_BACK, YEARS_AHEAD = 8, 1
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def weekdays(first: datetime.date, last: datetime.date) -> list[datetime.date]:
@@ -121,34 +113,13 @@ def load_appointments(wanted: int) -> None:
         cursor.execute("VACUUM (ANALYZE) scheduling_appointment")
 
 
-def timed(fn, repeat: int, checks: list[float]) -> list[float]:
-    for _ in range(3):
-        fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    checks.append(machine.cpu_check())
-    return samples
-
-
-def p95(samples: list[float]) -> float:
-    return sorted(samples)[max(0, int(round(0.95 * len(samples))) - 1)]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--appointments", type=int, default=2_000_000)
     parser.add_argument("--patients", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit(
-            "Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/spectrum_bench_calendar"
-        )
-    ensure_database(url)
+    harness.bench_database_url("spectrum_bench_calendar")
 
     import django
 
@@ -207,17 +178,17 @@ def main() -> None:
 
     checks = [machine.cpu_check()]
     results = [
-        ("month view (page)", timed(lambda: get("/calendar/", month=month), args.repeat, checks)),
-        ("day view (page 1 of the day)", timed(lambda: get(f"/calendar/{busy_day}/"), args.repeat, checks)),
-        ("calendar API (month)", timed(lambda: get("/api/v1/calendar/", month=month), args.repeat, checks)),
-        ("month aggregate, raw SQL", timed(raw, args.repeat, checks)),
+        ("month view (page)", harness.timed(lambda: get("/calendar/", month=month), args.repeat, checks)),
+        ("day view (page 1 of the day)", harness.timed(lambda: get(f"/calendar/{busy_day}/"), args.repeat, checks)),
+        ("calendar API (month)", harness.timed(lambda: get("/api/v1/calendar/", month=month), args.repeat, checks)),
+        ("month aggregate, raw SQL", harness.timed(raw, args.repeat, checks)),
     ]
     print(f"\n{total:,} appointments; {per_day} on {busy_day} (the day view shows 50 per page)")
     print(f"{'request':34} {'median ms':>10} {'p95 ms':>8}  budget")
     for name, samples in results:
         median = statistics.median(samples)
         verdict = "" if "raw" in name else ("ok" if median < BUDGET_MS else "OVER")
-        print(f"{name:34} {median:10.1f} {p95(samples):8.1f}  {verdict}")
+        print(f"{name:34} {median:10.1f} {harness.p95(samples):8.1f}  {verdict}")
     print(machine.describe(checks))
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + raw_sql, [first, last])

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import harness
 import machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,15 +30,6 @@ os.environ.setdefault("DEBUG", "false")
 
 ATTENDEES = 25
 BUDGET_MS = 150.0
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def load(admin, nurse):
@@ -84,32 +76,11 @@ def load(admin, nurse):
     return group
 
 
-def timed(fn, repeat: int, checks: list[float]) -> list[float]:
-    for _ in range(3):
-        fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    checks.append(machine.cpu_check())
-    return samples
-
-
-def p95(samples: list[float]) -> float:
-    return sorted(samples)[max(0, int(round(0.95 * len(samples))) - 1)]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit(
-            "Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/spectrum_bench_groups"
-        )
-    ensure_database(url)
+    harness.bench_database_url("spectrum_bench_groups")
 
     import django
 
@@ -152,21 +123,24 @@ def main() -> None:
 
     checks = [machine.cpu_check()]
     results = [
-        ("roster (page)", timed(lambda: get(f"/group-sessions/{session.pk}/"), args.repeat, checks)),
-        ("roster (API detail)", timed(lambda: get(f"/api/v1/group-sessions/{session.pk}/"), args.repeat, checks)),
-        ("weekly sheet (page)", timed(lambda: get("/attendance-sheet/", sheet), args.repeat, checks)),
-        ("weekly sheet (API)", timed(lambda: get("/api/v1/attendance-sheet/", sheet), args.repeat, checks)),
+        ("roster (page)", harness.timed(lambda: get(f"/group-sessions/{session.pk}/"), args.repeat, checks)),
+        (
+            "roster (API detail)",
+            harness.timed(lambda: get(f"/api/v1/group-sessions/{session.pk}/"), args.repeat, checks),
+        ),
+        ("weekly sheet (page)", harness.timed(lambda: get("/attendance-sheet/", sheet), args.repeat, checks)),
+        ("weekly sheet (API)", harness.timed(lambda: get("/api/v1/attendance-sheet/", sheet), args.repeat, checks)),
         (
             "weekly sheet (XLSX)",
-            timed(lambda: get("/attendance-sheet/", {**sheet, "format": "xlsx"}), args.repeat, checks),
+            harness.timed(lambda: get("/attendance-sheet/", {**sheet, "format": "xlsx"}), args.repeat, checks),
         ),  # fmt: skip
-        (f"mark {ATTENDEES} attendees (one POST)", timed(mark, args.repeat, checks)),
+        (f"mark {ATTENDEES} attendees (one POST)", harness.timed(mark, args.repeat, checks)),
     ]
     print(f"\n{ATTENDEES} attendees; session {session.date}; sheet {sheet['week']}")
     print(f"{'request':34} {'median ms':>10} {'p95 ms':>8}  budget {BUDGET_MS:.0f} ms")
     for name, samples in results:
         median = statistics.median(samples)
-        print(f"{name:34} {median:10.1f} {p95(samples):8.1f}  {'ok' if median < BUDGET_MS else 'OVER'}")
+        print(f"{name:34} {median:10.1f} {harness.p95(samples):8.1f}  {'ok' if median < BUDGET_MS else 'OVER'}")
     print(machine.describe(checks))
 
 

@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+import harness
 import machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,17 +36,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spectrum.settings")
 os.environ.setdefault("RATELIMIT_ENABLE", "false")
 
 PATIENTS = 20_000
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    if name in ("spectrum", "postgres") or name.startswith("test_"):
-        sys.exit(f"Refusing to use the database {name!r}: give the bench its own.")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def load_appointments(wanted: int, skip: set[datetime.date]) -> None:
@@ -182,12 +172,7 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=500, help="reminders due in the sweep's window (same at every size)")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit(
-            "Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/spectrum_bench_reminders"
-        )
-    ensure_database(url)
+    harness.bench_database_url("spectrum_bench_reminders")
 
     import django
 
