@@ -176,6 +176,27 @@ def smtp_server(settings):
 
 
 @pytest.fixture
+def worker_thread_database(transactional_db):
+    """Lets this thread read while a worker thread of this process writes to the same test database.
+
+    On SQLite the test database is one in-memory database in shared-cache mode, where a read that meets another
+    connection's write fails at once with "database table is locked" (the busy timeout does not apply to
+    shared-cache table locks). Reading without table locks (``read_uncommitted``) removes the collision both
+    ways; on PostgreSQL, readers never block writers and nothing changes.
+    """
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA read_uncommitted = 1")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA read_uncommitted = 0")
+
+
+@pytest.fixture
 def password() -> str:
     return PASSWORD
 

@@ -73,7 +73,7 @@ def redis_broker() -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def worker(redis_broker, reference_data) -> Iterator[None]:
+def worker(redis_broker, reference_data, worker_thread_database) -> Iterator[None]:
     """A real worker (solo pool) in a thread of this process, consuming from Redis."""
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
         yield

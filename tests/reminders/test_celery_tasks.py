@@ -20,7 +20,7 @@ from tests.reminders.conftest import TODAY
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("reference_data"),
+    pytest.mark.usefixtures("reference_data", "worker_thread_database"),
 ]
 
 REDIS_URL = os.environ.get("REMINDERS_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
