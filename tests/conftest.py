@@ -74,6 +74,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On PostgreSQL the test sessions commit without waiting for the disk (``synchronous_commit=off``).
+
+    Transactional tests commit and flush every table many times; waiting for each commit to reach the disk
+    was a large share of the PostgreSQL pass. A crash could lose the last commits of a throwaway test
+    database, nothing more; production settings are untouched.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_task_queue(tmp_path_factory):
     """The suite never shares a broker with a developer's `make run` (the .queue folder) or with Redis: its
