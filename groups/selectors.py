@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts import permissions
 from accounts.permissions import Actor
+from audit.registry import encrypted_fields
 from authorizations import selectors as authorization_selectors
 from authorizations.models import Authorization
 from groups.models import Enrollment, Group, GroupSession
@@ -96,11 +97,18 @@ def session_label(session: GroupSession) -> str:
     return f"{name} · {capacity_label(getattr(session, 'attendee_count', 0), session.capacity)}"
 
 
+# The roster shows each attendee's name and number, never their clinical record: the patient's encrypted
+# columns (SSN, diagnosis, medications…) stay in the database. Reading them decrypted ten values per
+# attendee, about a fifth of the roster page's time.
+_UNSHOWN_PATIENT_FIELDS = tuple(f"patient__{name}" for name in encrypted_fields(Patient))
+
+
 def attendees_visible_to(user: Actor, session: GroupSession) -> QuerySet[Appointment]:
     return (
         Appointment.objects.visible_to(user)
         .filter(group_session=session)
         .select_related("patient")
+        .defer(*_UNSHOWN_PATIENT_FIELDS)
         .order_by("patient__last_name", "patient__first_name", "id")
     )
 
