@@ -128,7 +128,7 @@ def roster(user: Actor, session: GroupSession) -> Roster:
         ).order_by("start_date", "id")
         for authorization in covering:
             units.setdefault(authorization.patient_id, authorization)
-            if authorization.status == Authorization.Status.OVER_BOOKED:
+            if authorization.status == Authorization.Status.OVER_BOOKED:  # type: ignore[attr-defined]
                 over_booked.add(authorization.patient_id)
     result = Roster(session=session)
     for appointment in attendees:
