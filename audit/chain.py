@@ -67,14 +67,25 @@ def entry_hash(entry: Any) -> str:
 
 def seal(entry: Any, using: str = "default") -> None:
     """Give a new entry its place in the chain and move the head past it. Call inside the INSERT's transaction."""
+    seal_many([entry], using)
+
+
+def seal_many(entries: list[Any], using: str = "default") -> None:
+    """Give new entries consecutive places in the chain, in list order, and move the head past the last one:
+    one lock and one head update however many entries. Call inside the transaction that INSERTs them."""
     from audit.models import AuditChainHead
 
+    if not entries:
+        return
     heads = AuditChainHead.objects.using(using)
     head, _ = heads.select_for_update().get_or_create(pk=AuditChainHead.SINGLETON)
-    entry.chain_seq = head.last_seq + 1
-    entry.chain_previous = head.last_hash
-    entry.chain_hash = entry_hash(entry)
-    heads.filter(pk=head.pk).update(last_seq=entry.chain_seq, last_hash=entry.chain_hash)
+    seq, previous = head.last_seq, head.last_hash
+    for entry in entries:
+        seq += 1
+        entry.chain_seq = seq
+        entry.chain_previous = previous
+        entry.chain_hash = previous = entry_hash(entry)
+    heads.filter(pk=head.pk).update(last_seq=seq, last_hash=previous)
 
 
 # --- Purge anchor -----------------------------------------------------------------------------------

@@ -1,15 +1,20 @@
 """Writing to the audit trail. Every entry goes into ``AuditEvent``; nothing here updates or deletes.
 
-Each helper writes exactly one row (one INSERT) in the caller's transaction. Apps call them through the
-module (``audit.record(...)``, ``audit.record_search(...)``, ``audit.record_export(...)``).
+Each helper writes exactly one row (one INSERT) in the caller's transaction, except ``record_updates``,
+which writes the entries of a change of many rows in one INSERT. Apps call them through the module
+(``audit.record(...)``, ``audit.record_search(...)``, ``audit.record_export(...)``).
 """
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from auditlog.cid import get_cid
+from auditlog.diff import model_instance_diff
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import HttpRequest
+from django.utils.encoding import smart_str
 
 from audit import events
 from audit.context import acting_as, current_request
@@ -18,7 +23,9 @@ from audit.models import AuditEvent
 from audit.registry import PATIENT_MODEL, patient_id_of
 
 Action = AuditEvent.Action
-__all__ = ["Action", "acting_as", "record", "record_export", "record_search", "record_security_event"]
+__all__ = [
+    "Action", "acting_as", "record", "record_export", "record_search", "record_security_event", "record_updates",
+]  # fmt: skip
 
 
 def record(
@@ -67,6 +74,40 @@ def record(
     else:
         entry.save()
     return entry
+
+
+def record_updates(*, changes: Iterable[tuple[models.Model, models.Model]], actor: Any) -> list[AuditEvent]:
+    """Write, in one INSERT, the update entries auditlog writes on ``save()`` for each ``(before, after)``
+    pair of a change of many rows: the same diff (registered exclusions and masks), patient and actor.
+
+    For a service that writes many rows of an audited model with one bulk statement (e.g. a group roster)
+    and already holds each row's previous state (a copy taken under its row lock), so that nothing is read
+    again per row. Pairs with no tracked change write nothing. Runs in the caller's transaction.
+    """
+    entries = []
+    for before, after in changes:
+        diff = model_instance_diff(
+            before, after, use_json_for_changes=getattr(settings, "AUDITLOG_STORE_JSON_CHANGES", False)
+        )
+        if not diff:
+            continue
+        # As auditlog's LogEntry.objects.log_create builds it (register_audited never serializes data).
+        get_additional_data = getattr(after, "get_additional_data", None)
+        entries.append(
+            AuditEvent(
+                action=Action.UPDATE,
+                content_type=ContentType.objects.get_for_model(after),
+                object_pk=str(after.pk),
+                object_id=after.pk if isinstance(after.pk, int) else None,
+                object_repr=smart_str(after),
+                changes=diff,
+                additional_data=get_additional_data() if callable(get_additional_data) else None,
+                patient_id=patient_id_of(after),
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                cid=get_cid(),
+            )
+        )
+    return AuditEvent.save_many(entries)
 
 
 def record_security_event(

@@ -172,17 +172,23 @@ def is_over_booked(authorization: Authorization) -> bool:
     return authorization.units_used + authorization.units_scheduled > authorization.units_authorized
 
 
+def covering_many(patient_ids: list[int], *, service_type_id: int, day: datetime.date) -> QuerySet[Authorization]:
+    """The authorizations of ``patient_ids`` covering ``service_type_id`` on ``day``, with their usage
+    (``with_usage``: a patient is over-booked when one of them has the status ``OVER_BOOKED``). One query
+    whatever the number of patients: for rosters and lists that show units left and flag the over-booked."""
+    return with_usage(
+        Authorization.objects.filter(
+            patient_id__in=patient_ids, service_types=service_type_id, start_date__lte=day, end_date__gte=day
+        )
+    )
+
+
 def over_booked_patients(
     patient_ids: list[int], *, service_type_id: int, day: datetime.date | None = None
 ) -> dict[int, Authorization]:
     """Of ``patient_ids``, those whose authorization covering ``service_type_id`` on ``day`` is over-booked,
-    with that authorization (annotated as ``with_usage``). One query whatever the number of patients: for
-    rosters and lists that flag the over-booked next to each patient.
+    with that authorization (annotated as ``with_usage``). One query whatever the number of patients.
     """
-    day = day or timezone.localdate()
-    rows = with_usage(
-        Authorization.objects.filter(
-            patient_id__in=patient_ids, service_types=service_type_id, start_date__lte=day, end_date__gte=day
-        )
-    ).filter(status=Status.OVER_BOOKED)
+    rows = covering_many(patient_ids, service_type_id=service_type_id, day=day or timezone.localdate())
+    rows = rows.filter(status=Status.OVER_BOOKED)
     return {authorization.patient_id: authorization for authorization in rows.order_by("end_date", "id")}

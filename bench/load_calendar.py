@@ -3,7 +3,8 @@
     # 1. Load (once) into spectrum_bench_calendar: 20,000 patients, 2,000,000 appointments (COPY;
     #    --method bulk_create is the slower alternative)
     .venv/bin/python bench/load_calendar.py load --appointments 2000000
-    # 2. Serve and load it: the day view (days of this week and last, in rotation) and the dashboard
+    # 2. Serve and load it: the day view (days of this week and last, in rotation), the dashboard and a
+    #    25-patient group session's roster (once loaded: the loader adds the group after the appointments)
     .venv/bin/python bench/load_calendar.py run
     .venv/bin/python bench/load_calendar.py run --rounds 3 \\
         --variant before:app=/tmp/spectrum-before,db=spectrum_bench_calendar_before \\
@@ -35,7 +36,10 @@ ENDPOINTS = {
     # The day page (50 rows of a ~850-appointment day, each with its status control) and the home page.
     "day": ("/calendar/", {}),
     "dashboard": ("/?day=", {}),
+    # "roster" (/group-sessions/<id>/, today's session of the 25-patient group the loader adds) is added by
+    # run() once it has found that session in the variant's database; the term goes into an ignored parameter.
 }
+ROSTER_GROUP = "PSR AM (bench)"  # bench/group_pages.py's group: 25 patients, a year of marked, signed sessions
 
 
 def day_terms(today: datetime.date) -> list[str]:
@@ -57,8 +61,9 @@ def load(args: argparse.Namespace) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spectrum.settings")
     sys.path.insert(0, str(REPO))
     import calendar_views
+    import harness
 
-    calendar_views.ensure_database(url)
+    harness.ensure_database(url)
     import django
 
     django.setup()
@@ -127,6 +132,35 @@ def load(args: argparse.Namespace) -> None:
     print(f"{Appointment.objects.count():,} appointments in {args.db}.")
 
 
+def load_roster_group() -> None:
+    """The roster endpoint's group, once (after ``load``): bench/group_pages.py's 25-patient PSR AM group with
+    a year of sessions marked and signed through the services (audit entries included)."""
+    import group_pages
+    from django.utils import timezone
+
+    from accounts.models import User
+
+    admin, _ = User.objects.get_or_create(email="admin@bench.test", defaults={"role": "admin", "full_name": "Admin"})
+    nurse, _ = User.objects.get_or_create(email="nurse@bench.test", defaults={"role": "nurse", "full_name": "Nurse"})
+    print(f"The roster's group ({ROSTER_GROUP}, once)…", flush=True)
+    group = group_pages.load(admin, nurse)
+    session = group.sessions.filter(date__lte=timezone.localdate()).order_by("-date").first()
+    print(f"Roster: /group-sessions/{session.pk}/ ({session.date}, {session.attendees.count()} attendees).")
+
+
+def roster_session_id(db: str) -> int | None:
+    """Today's (or the latest past) session of the roster's group in ``db``; None before ``load``."""
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{db}") as conn:
+        row = conn.execute(
+            "SELECT s.id FROM groups_groupsession s JOIN groups_group g ON g.id = s.group_id"
+            " WHERE g.name = %s AND s.date <= current_date ORDER BY s.date DESC LIMIT 1",
+            [ROSTER_GROUP],
+        ).fetchone()
+    return row[0] if row else None
+
+
 def _server_environment(variant, port, keys):
     """load_search's production environment plus the settings production now requires (audit chain key, email host)."""
     environment = _base_environment(variant, port, keys)
@@ -148,6 +182,13 @@ def run(argv: list[str]) -> None:
         argv += ["--variant", f"current:app={REPO},db={DATABASE}"]
     if not any(arg.startswith("--redis-db") for arg in argv):
         argv += ["--redis-db", "3"]  # this branch's Redis database (one more per extra variant)
+    # The roster's session id is the same in every variant's copy of the database: the first one's is used.
+    variant = next(arg if "=" in arg.split(":")[0] else value for arg, value in zip(argv, [*argv[1:], ""], strict=True)
+                   if arg.startswith("--variant"))  # fmt: skip
+    first_db = variant.split("db=")[-1].split(",")[0]
+    session_id = roster_session_id(first_db)
+    if session_id is not None:
+        ENDPOINTS["roster"] = (f"/group-sessions/{session_id}/?from=", {})
     sys.argv = [sys.argv[0], *argv]
     try:
         load_search.main()
@@ -168,6 +209,7 @@ def main() -> None:
     parser.add_argument("--method", choices=["copy", "bulk_create"], default="copy")
     parser.add_argument("--secrets", type=Path, default=SECRETS)
     load(parser.parse_args())
+    load_roster_group()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts import permissions
 from accounts.permissions import Actor
+from audit.registry import encrypted_fields
 from authorizations import selectors as authorization_selectors
 from authorizations.models import Authorization
 from groups.models import Enrollment, Group, GroupSession
@@ -96,33 +97,39 @@ def session_label(session: GroupSession) -> str:
     return f"{name} · {capacity_label(getattr(session, 'attendee_count', 0), session.capacity)}"
 
 
+# The roster shows each attendee's name and number, never their clinical record: the patient's encrypted
+# columns (SSN, diagnosis, medications…) stay in the database. Reading them decrypted ten values per
+# attendee, about a fifth of the roster page's time.
+_UNSHOWN_PATIENT_FIELDS = tuple(f"patient__{name}" for name in encrypted_fields(Patient))
+
+
 def attendees_visible_to(user: Actor, session: GroupSession) -> QuerySet[Appointment]:
     return (
         Appointment.objects.visible_to(user)
         .filter(group_session=session)
         .select_related("patient")
+        .defer(*_UNSHOWN_PATIENT_FIELDS)
         .order_by("patient__last_name", "patient__first_name", "id")
     )
 
 
 def roster(user: Actor, session: GroupSession) -> Roster:
     """A session's attendees with their authorization units left for its service, and which of them are
-    over-booked (three queries whatever the number of attendees)."""
+    over-booked (two queries whatever the number of attendees)."""
     attendees = list(attendees_visible_to(user, session))
     units: dict[int, Any] = {}  # patient id -> the authorization with its usage (``with_usage``)
-    over_booked: dict[int, Authorization] = {}
+    over_booked: set[int] = set()
     if attendees and permissions.can_view_authorizations(user):
-        over_booked = authorization_selectors.over_booked_patients(
+        # One read of the covering authorizations serves both columns: units left come from the first
+        # (by start), the flag from any of them (authorizations.selectors.covering_many: the rule the
+        # patient page and the dashboard use). A second query for the flag doubled the page's SQL cost.
+        covering = authorization_selectors.covering_many(
             sorted({a.patient_id for a in attendees}), service_type_id=session.service_type_id, day=session.date
-        )
-        covering = authorization_selectors.with_usage(
-            Authorization.objects.filter(
-                patient__in=[a.patient_id for a in attendees], service_types=session.service_type_id,
-                start_date__lte=session.date, end_date__gte=session.date,
-            )
-        ).order_by("start_date")  # fmt: skip
+        ).order_by("start_date", "id")
         for authorization in covering:
             units.setdefault(authorization.patient_id, authorization)
+            if authorization.status == Authorization.Status.OVER_BOOKED:  # type: ignore[attr-defined]
+                over_booked.add(authorization.patient_id)
     result = Roster(session=session)
     for appointment in attendees:
         covering_one = units.get(appointment.patient_id)

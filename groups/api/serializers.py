@@ -79,6 +79,10 @@ class AttendeeSerializer(serializers.Serializer):
     time_out = ClockTimeField(source="appointment.time_out", allow_null=True)
     units = serializers.IntegerField(source="appointment.units_attended", allow_null=True)
     units_left = serializers.IntegerField(allow_null=True, help_text="Of the authorization covering this service.")
+    is_over_booked = serializers.BooleanField(
+        help_text="More units booked or used than the authorization allows (the roster page's over-booked flag); "
+        "false for roles that may not see authorizations."
+    )
     note = serializers.CharField(source="appointment.progress_note", help_text=CLINICAL_TEXT_HELP)
 
     def get_fields(self):

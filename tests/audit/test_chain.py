@@ -262,3 +262,22 @@ def test_the_migration_chains_the_entries_written_before_the_chain(trail):
     assert seqs == list(range(1, len(seqs) + 1))
     audit.record(event="patients.patient.viewed", target_model=AuditEvent)  # and the chain goes on from there
     assert verify() == ""
+
+
+def test_entries_written_in_one_go_take_consecutive_places_and_verify(trail, nurse_user, patient):
+    before = AuditEvent.objects.count()
+    renamed = type(patient).objects.get(pk=patient.pk)
+    untouched = type(patient).objects.get(pk=patient.pk)
+    old = type(patient).objects.get(pk=patient.pk)
+    renamed.city = "Elsewhere" if old.city != "Elsewhere" else "Somewhere"
+    written = audit.record_updates(changes=[(old, renamed), (old, untouched), (old, renamed)], actor=nurse_user)
+    assert len(written) == 2 and AuditEvent.objects.count() == before + 2  # no entry for a pair without change
+    first, second = AuditEvent.objects.filter(pk__in=[e.pk for e in written]).order_by("chain_seq")
+    assert (first.chain_seq, second.chain_seq) == (trail[-1].chain_seq + 1, trail[-1].chain_seq + 2)
+    assert second.chain_previous == first.chain_hash and first.chain_previous == trail[-1].chain_hash
+    assert first.event == "patients.patient.updated" and first.action == AuditEvent.Action.UPDATE
+    assert first.actor == nurse_user and first.patient_id == patient.pk
+    assert first.changes_dict["city"] == [old.city, renamed.city]
+    assert AuditChainHead.objects.get().last_seq == second.chain_seq
+    assert verify() == ""
+    assert audit.record_updates(changes=[], actor=nurse_user) == []

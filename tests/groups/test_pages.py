@@ -232,3 +232,54 @@ def test_group_sessions_between_counts_attendees_in_one_query(nurse_user, today_
     assert [(s.date, s.attendee_count) for s in sessions][:3] == [(D(2026, 5, 11), 3), (D(2026, 5, 12), 3),
                                                                    (D(2026, 5, 13), 3)]  # fmt: skip
     assert all(isinstance(s, GroupSession) for s in sessions)
+
+
+def test_saving_a_roster_costs_the_same_queries_for_5_or_25_attendees(client, admin_user, nurse_user, today_session,
+                                                                      enrolled, make_patient):  # fmt: skip
+    client.force_login(nurse_user)
+    flip = {"out": "12:00"}
+
+    def save_all() -> int:
+        flip["out"] = "11:45" if flip["out"] == "12:00" else "12:00"
+        data = {}
+        for pk in today_session.attendees.values_list("pk", flat=True):
+            data.update({f"status-{pk}": "attended", f"time_in-{pk}": "09:00", f"time_out-{pk}": flip["out"]})
+        with CaptureQueriesContext(connection) as queries:
+            assert client.post(roster_url(today_session), data).status_code == 302
+        return len(queries)
+
+    _add_attendees(admin_user, today_session, make_patient, 2)
+    save_all()  # first marking: status changes (history rows), session held, permissions read
+    save_all()
+    entries_before = AuditEvent.objects.filter(event="scheduling.appointment.updated").count()
+    few = save_all()
+    assert AuditEvent.objects.filter(event="scheduling.appointment.updated").count() == entries_before + 5
+    _add_attendees(admin_user, today_session, make_patient, 20)
+    save_all()  # the 20 new attendees' first marking
+    many = save_all()
+    assert today_session.attendees.count() == 25
+    assert many == few
+    saved = datetime.time.fromisoformat(flip["out"])
+    assert set(today_session.attendees.values_list("time_out", flat=True)) == {saved}
+
+
+def test_a_roster_save_writes_one_chained_entry_per_changed_appointment(client, nurse_user, today_session, enrolled):
+    from audit import chain
+
+    client.force_login(nurse_user)
+    ana, ben, cora = today_session.attendees.order_by("patient__last_name")
+    client.post(roster_url(today_session), {
+        f"status-{ana.pk}": "attended", f"status-{ben.pk}": "no_show", f"status-{cora.pk}": "attended",
+        f"time_in-{cora.pk}": "09:40", f"note-{ana.pk}": "Engaged",
+    })  # fmt: skip
+    entries = AuditEvent.objects.filter(event="scheduling.appointment.updated", object_id__in=[ana.pk, ben.pk, cora.pk])
+    assert sorted(entries.values_list("object_id", flat=True)) == sorted([ana.pk, ben.pk, cora.pk])
+    by_id = {entry.object_id: entry for entry in entries}
+    assert by_id[ana.pk].actor == nurse_user and by_id[ana.pk].patient_id == ana.patient_id
+    assert by_id[ana.pk].changes_dict["status"] == ["scheduled", "attended"]
+    assert "Engaged" not in str(by_id[ana.pk].changes)  # the encrypted note is masked
+    assert by_id[cora.pk].changes_dict["time_in"] == ["None", "09:40:00"]
+    ana.refresh_from_db()
+    assert ana.progress_note == "Engaged" and ana.status == Appointment.Status.ATTENDED
+    assert list(ana.status_history.values_list("from_status", "to_status"))[-1] == ("scheduled", "attended")
+    assert not list(chain.problems())

@@ -60,10 +60,20 @@ def test_over_booked_check_costs_one_query_whatever_the_number_of_attendees(
 
     count()  # the user's permissions are read once
     few = count()
-    assert few == 3  # attendees, their authorizations' units, the over-booked among them
+    assert few == 2  # attendees; their covering authorizations with units and status (one read for both columns)
     for _ in range(6):
         patient = make_patient()
         services.add_attendee(actor=admin_user, session=today_session, patient=patient)
         authorize(patient, psr, 1)
     assert count() == few
     assert sum(row.is_over_booked for row in selectors.roster(nurse_user, today_session).rows) == 7
+
+
+def test_api_roster_flags_over_booked_attendees_as_the_page_does(api_client_for, nurse_user, today_session, authorized):
+    response = api_client_for(nurse_user).get(f"/api/v1/group-sessions/{today_session.pk}/")
+    assert response.status_code == 200
+    rows = {row["name"].split()[-1]: row for row in response.json()["roster"]}
+    assert {name: row["is_over_booked"] for name, row in rows.items()} == {
+        "Alvarez": True, "Brown": False, "Cruz": False,
+    }  # fmt: skip
+    assert (rows["Alvarez"]["units_left"], rows["Brown"]["units_left"], rows["Cruz"]["units_left"]) == (100, 1000, None)
