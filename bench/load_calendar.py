@@ -57,8 +57,9 @@ def load(args: argparse.Namespace) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spectrum.settings")
     sys.path.insert(0, str(REPO))
     import calendar_views
+    import harness
 
-    calendar_views.ensure_database(url)
+    harness.ensure_database(url)
     import django
 
     django.setup()
