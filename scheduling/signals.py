@@ -26,13 +26,13 @@ def _touches(update_fields, shown: set[str]) -> bool:
 @receiver(post_save, sender=Appointment, dispatch_uid="scheduling.day_cache.appointment_saved")
 def appointment_saved(sender, instance: Appointment, **kwargs) -> None:
     # A move to another day changes the rows of the day it left too (the date it was read with).
-    day_cache.days_changed([instance.date, getattr(instance, "loaded_date", None)])
+    day_cache.days_changed([instance.date, instance.loaded_date])
     instance.loaded_date = instance.date
 
 
 @receiver(post_delete, sender=Appointment, dispatch_uid="scheduling.day_cache.appointment_deleted")
 def appointment_deleted(sender, instance: Appointment, **kwargs) -> None:
-    day_cache.days_changed([instance.date, getattr(instance, "loaded_date", None)])
+    day_cache.days_changed([instance.date, instance.loaded_date])
 
 
 @receiver(post_save, sender=Patient, dispatch_uid="scheduling.day_cache.patient_saved")

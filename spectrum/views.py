@@ -74,7 +74,7 @@ def authorization_alerts(request: HttpRequest) -> list:
             day_cache.row_variant(request.user),
         ]
     )
-    return cache.get_or_set(key, lambda: authorizations.alerts(request.user), day_cache.FRAGMENT_SECONDS)
+    return cache.get_or_set(key, lambda: authorizations.alerts(request.user), day_cache.FRAGMENT_SECONDS) or []
 
 
 @require_GET
