@@ -3,7 +3,9 @@
 
 The rows used to be built as HTML strings with format_html, because through the template engine they were
 most of the day view's time. The rendered rows are now cached (``scheduling.day_cache``), so the template
-only runs when a day changes; see README.md "Calendar under load" for the figures.
+only runs when a day changes (and once a minute for today): 50 rows take ~19 ms through the templates
+against ~6 ms as format_html strings, paid once per day version, far below the 10% under load that would
+justify the strings. See README.md "Calendar under load".
 """
 
 from typing import Any
