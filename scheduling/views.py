@@ -149,12 +149,12 @@ def _group_blocks(
 
 
 def _page_number(raw: str | None) -> int:
-    """The ?page= asked for, as Paginator.get_page reads it (anything but a positive number is the first)."""
+    """The ?page= asked for as Paginator.get_page reads it: not a whole number is the first page (one out of
+    range is left to get_page, which gives the last page, here and for the pager alike)."""
     try:
-        number = int(raw or 1)
+        return int(raw or 1)
     except ValueError:
         return 1
-    return max(number, 1)
 
 
 def _day_rows(request: ClinicRequest, filters: CalendarFilter, date: datetime.date, number: int) -> dict[str, Any]:

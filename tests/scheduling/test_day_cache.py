@@ -184,3 +184,14 @@ def test_dashboard_shows_a_status_saved_elsewhere(staff, admin_user):
     html = staff.get("/").content.decode()
     assert 'data-status="confirmed"' in html
     assert _token_for(html, later)
+
+
+@pytest.mark.parametrize(("asked", "shown"), [("2", "51–60 of 60"), ("0", "51–60 of 60"), ("x", "1–50 of 60")])
+def test_cached_page_and_pager_agree_on_the_page(staff, day, asked, shown):
+    from tests.scheduling.test_calendar_queries import add
+
+    add(day, 60)
+    page(staff, day)  # the first page, cached
+    html = staff.get(f"/calendar/{day}/", {"page": asked}).content.decode()
+    assert shown in html
+    assert html.count('class="status-select"') == (10 if shown.startswith("51") else 50)
