@@ -211,6 +211,9 @@ class Appointment(TimeStampedModel):
     progress_note = EncryptedTextField(blank=True)
 
     objects = AppointmentQuerySet.as_manager()
+    # The date it was read with (not a field): a move to another day changes that day's cached rows too
+    # (scheduling.signals).
+    loaded_date: datetime.date | None = None
 
     class Meta:
         ordering = ["date", "start_time", "id"]
@@ -273,6 +276,12 @@ class Appointment(TimeStampedModel):
     def save(self, *args, **kwargs) -> None:
         self.end_time = self.compute_end_time()
         super().save(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance.loaded_date = instance.__dict__.get("date")  # None when the date was deferred
+        return instance
 
 
 class AppointmentStatusChange(models.Model):

@@ -4,12 +4,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +23,7 @@ from patients import selectors as patient_selectors
 from patients import services as patient_services
 from reminders import conf as reminder_conf
 from reminders import selectors as reminder_selectors
-from scheduling import rendering, selectors, services
+from scheduling import day_cache, rendering, selectors, services
 from scheduling.filters import CalendarFilter, PatientPickerForm, calendar_period
 from scheduling.forms import (
     AppointmentEditForm,
@@ -147,13 +148,42 @@ def _group_blocks(
     )
 
 
-@require_GET
-def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
-    _require(permissions.can_view_schedule(request.user))
-    date = calendar_period(QueryDict(urlencode({"date": day}))).period("date")
-    if date is None:
-        raise Http404("Not a date the calendar shows.")
-    filters = _calendar_filters(request)
+def _page_number(raw: str | None) -> int:
+    """The ?page= asked for as Paginator.get_page reads it: not a whole number is the first page (one out of
+    range is left to get_page, which gives the last page, here and for the pager alike)."""
+    try:
+        return int(raw or 1)
+    except ValueError:
+        return 1
+
+
+def _day_rows(request: ClinicRequest, filters: CalendarFilter, date: datetime.date, number: int) -> dict[str, Any]:
+    """One page of the day's rows, rendered, with the day's counts: from the cache while the day is unchanged.
+
+    Keyed as ``scheduling.day_cache`` explains: the day and its versions, what the viewer's role decides,
+    the page and the filters (ids), and the clinic clock's part. Rendered without the request, so no
+    session's CSRF token can be cached (the page adds it outside, see ``_status_csrf.html``).
+    """
+    data = filters.form.cleaned_data if filters.is_valid() else None
+    filter_part = (
+        "invalid"
+        if data is None
+        else "-".join(str(data[key].pk) if data.get(key) else "" for key in ("clinician", "service_type"))
+    )
+    key = ":".join(
+        [
+            "scheduling:day-rows",
+            date.isoformat(),
+            *day_cache.day_versions(date),
+            day_cache.row_variant(request.user),
+            day_cache.clock_part(date),
+            filter_part,
+            str(number),
+        ]
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     appointments = _filtered(filters, selectors.appointments_visible_to(request.user))
     # A large clinic's day is paged; each page is one short query.
     paginator = Paginator(selectors.day_appointments(appointments, date), DAY_PAGE_SIZE)
@@ -165,26 +195,48 @@ def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
     hidden = 0
     if not permissions.can_view_inactive_patients(request.user):
         hidden = everyone.filter(patient__is_active=False).count()
-    paginator.count = everyone.count() - hidden
+    count = everyone.count() - hidden
+    paginator.count = count
+    rows = list(paginator.get_page(number).object_list)
+    _prepare_rows(rows)
+    can_mark = permissions.can_change_appointments(request.user)
+    entry = {
+        "count": count,
+        "hidden": hidden,
+        "ids": [appointment.pk for appointment in rows],
+        "html": render_to_string("scheduling/_day_rows.html", {"appointments": rows, "can_mark": can_mark}),
+    }
+    cache.set(key, entry, day_cache.FRAGMENT_SECONDS)
+    return entry
+
+
+@require_GET
+def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
+    _require(permissions.can_view_schedule(request.user))
+    date = calendar_period(QueryDict(urlencode({"date": day}))).period("date")
+    if date is None:
+        raise Http404("Not a date the calendar shows.")
+    filters = _calendar_filters(request)
+    day_rows = _day_rows(request, filters, date, _page_number(request.GET.get("page")))
+    # The pager needs only the count: its page's rows come from the cache above.
+    paginator = Paginator(Appointment.objects.none(), DAY_PAGE_SIZE)
+    paginator.count = day_rows["count"]
     page = paginator.get_page(request.GET.get("page"))
-    _prepare_rows(page.object_list)
     closed = services.closed_days_between(date, date).get(date)
+    can_mark = permissions.can_change_appointments(request.user)
     context = {
         "date": date,
         "group_sessions": _group_blocks(request, filters, date, date),
-        "appointments": page.object_list,
-        "rows": rendering.appointment_rows(
-            page.object_list,
-            can_mark=permissions.can_change_appointments(request.user),
-            csrf_token=get_token(request),
-        ),
+        "has_rows": bool(day_rows["ids"]),
+        "rows": day_rows["html"],  # a SafeString from the template engine (escaped there), kept so in the cache
+        "status_form_ids": day_rows["ids"] if can_mark else [],
         "page": page,
-        "hidden_inactive": hidden,
+        "hidden_inactive": day_rows["hidden"],
         "previous": date - datetime.timedelta(days=1),
         "following": date + datetime.timedelta(days=1),
         "today": timezone.localdate(),
         "closed_reason": closed,
-        "can_mark": permissions.can_change_appointments(request.user),
+        "can_mark": can_mark,
         **_filter_context(request, filters),
         **_booking_context(request, date),
     }
@@ -450,16 +502,15 @@ def appointment_status(request: ClinicRequest, pk: int) -> HttpResponse:
     if request.htmx:
         appointment.refresh_from_db()
         _prepare_rows([appointment])
-        response = HttpResponse(
-            rendering.status_form(appointment, csrf_token=get_token(request), error=error, saved=not error)
-        )
-        if not error:
-            # One confirmation naming the patient, in the page's live region above the list (out of band).
-            text = _status_saved_text(appointment)
-            response.write(
-                rendering.live_region(" ".join([text, *warnings]), level="warning" if warnings else "success")
-            )
-        return response
+        # The form again and, once saved, one confirmation naming the patient in the page's live region.
+        context = {
+            "appointment": appointment,
+            "error": error,
+            "saved": not error,
+            "text": "" if error else " ".join([_status_saved_text(appointment), *warnings]),
+            "level": "warning" if warnings else "success",
+        }
+        return render(request, "scheduling/_status_saved.html", context)
     if error:
         messages.error(request, error)
     else:

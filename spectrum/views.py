@@ -7,6 +7,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_GET
 
@@ -15,29 +17,78 @@ from spectrum import outages, ratelimit
 logger = logging.getLogger(__name__)
 
 
-@require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    from django.middleware.csrf import get_token
+def dashboard_schedule(request: HttpRequest) -> dict[str, Any] | None:
+    """The dashboard's appointment panels, rendered, and the ids of their status forms: from the cache while
+    no appointment changed (``scheduling.day_cache``: the versions, what the role decides, the clinic minute).
 
+    Rendered without the request, so no session's CSRF token can be cached (the page adds it outside).
+    """
     from accounts import permissions
-    from accounts import selectors as accounts
-    from authorizations import selectors as authorizations
-    from consents import selectors as consents
-    from reminders import selectors as reminders
-    from scheduling import rendering
+    from scheduling import day_cache, rendering
     from scheduling import selectors as scheduling
+    from scheduling.models import clinic_now
 
+    if not permissions.can_view_schedule(request.user):
+        return None
+    now = clinic_now()
+    key = ":".join(
+        [
+            "scheduling:dashboard",
+            now.date().isoformat(),
+            *day_cache.schedule_versions(),
+            day_cache.row_variant(request.user),
+            day_cache.clock_part(now.date(), now),
+        ]
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     schedule = scheduling.dashboard(request.user)
-    can_mark = schedule is not None and permissions.can_change_appointments(request.user)
-    if schedule is not None and can_mark:
+    if schedule is None:
+        return None
+    can_mark = permissions.can_change_appointments(request.user)
+    if can_mark:
         # The same status control as the day view: saved on an explicit choice, confirmed in one live region.
         rendering.prepare_rows(schedule["today"])
-        token = get_token(request)
-        for appointment in schedule["today"]:
-            appointment.status_control = rendering.status_form(appointment, csrf_token=token)
+    entry = {
+        "html": render_to_string("scheduling/_dashboard_schedule.html", {"schedule": schedule, "can_mark": can_mark}),
+        "status_form_ids": [appointment.pk for appointment in schedule["today"]] if can_mark else [],
+    }
+    cache.set(key, entry, day_cache.FRAGMENT_SECONDS)
+    return entry
+
+
+def authorization_alerts(request: HttpRequest) -> list:
+    """The dashboard's authorization alerts: from the cache while no appointment, patient or authorization
+    changed (the query sums units over the appointments: tens of milliseconds however few authorizations).
+    Keyed by the day (expiry windows), the versions and whether the role sees deactivated patients."""
+    from authorizations import selectors as authorizations
+    from scheduling import day_cache
+
+    today = timezone.localdate()
+    key = ":".join(
+        [
+            "scheduling:authorization-alerts",
+            today.isoformat(),
+            *day_cache.alert_versions(),
+            day_cache.row_variant(request.user),
+        ]
+    )
+    return cache.get_or_set(key, lambda: authorizations.alerts(request.user), day_cache.FRAGMENT_SECONDS) or []
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    from accounts import permissions
+    from accounts import selectors as accounts
+    from consents import selectors as consents
+    from reminders import selectors as reminders
+
+    schedule = dashboard_schedule(request)
+    can_mark = schedule is not None and permissions.can_change_appointments(request.user)
     context: dict[str, Any] = {"schedule": schedule, "can_mark": can_mark}
     if permissions.can_view_authorizations(request.user):
-        context["authorization_alerts"] = authorizations.alerts(request.user)
+        context["authorization_alerts"] = authorization_alerts(request)
     if permissions.can_review_access(request.user):
         context["overdue_access_review"] = accounts.overdue_access_review()
     if permissions.can_view_consents(request.user):

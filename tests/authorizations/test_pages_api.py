@@ -6,6 +6,7 @@ from django.utils import timezone
 from accounts.models import Role
 from audit.models import AuditEvent
 from authorizations.models import Authorization
+from scheduling import day_cache
 from scheduling import services as scheduling
 from tests.factories import PatientFactory
 from tests.scheduling.conftest import past_weekday
@@ -125,6 +126,7 @@ def test_dashboard_alerts_and_constant_queries(
     assert "Authorization alerts" in html
     assert "#ENDING" in html and "#LOW" in html and "#FINE" not in html
     assert "0 of 1 units left" in html
+    day_cache.forget_all()  # counted with the alerts read again, as after the writes below
     with django_assert_max_num_queries(20) as few:
         client.get("/")
     for index in range(5):
@@ -247,3 +249,19 @@ def test_reports_sum_to_hand_computed_numbers(login, staff_user, patient, ind, p
     exports = AuditEvent.objects.filter(event__endswith=".exported").order_by("id")
     assert [e.additional_data["report"] for e in exports] == ["utilisation", "attendance_by_patient"]
     assert sorted(exports[1].additional_data["patient_ids"]) == sorted([patient.pk, other.pk])
+
+
+def test_cached_dashboard_alerts_follow_appointment_and_authorization_writes(
+    login, staff_user, ind, make_authorization
+):
+    fine = make_authorization(number="FINE", units=1, for_patient=PatientFactory(last_name="Fineunits"))
+    client = login(Role.STAFF)
+    assert "#FINE" not in client.get("/").content.decode()  # cached (scheduling.day_cache)
+    appointment = scheduling.book_appointment(
+        actor=staff_user, patient=fine.patient, service_type=ind, date=past_weekday(1, weeks_back=1), start_time=T(10)
+    )
+    scheduling.set_status(actor=staff_user, appointment=appointment, status="attended")
+    assert "#FINE" in client.get("/").content.decode()  # its one unit used: an alert
+    fine.units_authorized = 100
+    fine.save()
+    assert "#FINE" not in client.get("/").content.decode()

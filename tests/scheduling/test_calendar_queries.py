@@ -1,4 +1,5 @@
-"""The day view and the dashboard run a constant number of queries however busy the day is."""
+"""The day view and the dashboard run a constant number of queries however busy the day is, and fewer still
+while their rendered rows come from the cache (``scheduling.day_cache``)."""
 
 import datetime
 
@@ -8,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
+from scheduling import day_cache
 from scheduling.models import Appointment, ServiceType
 from scheduling.selectors import DASHBOARD_TODAY_LIMIT
 from tests.factories import PatientFactory
@@ -32,6 +34,7 @@ def add(day: datetime.date, count: int, *, status: str = "scheduled") -> None:
         )  # fmt: skip
         for index, patient in enumerate(patients)
     )
+    day_cache.forget_all()  # bulk_create bypasses save() and its signals: what bulk loaders must do
 
 
 def _session_upkeep(sql: str) -> bool:
@@ -40,8 +43,10 @@ def _session_upkeep(sql: str) -> bool:
     return sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")) or sql.startswith('UPDATE "django_session"')
 
 
-def queries(client, url: str) -> tuple[int, str]:
+def queries(client, url: str, *, rows_cached: bool = False) -> tuple[int, str]:
     client.get(url)  # caches (clinic settings, permissions) warm
+    if not rows_cached:
+        day_cache.forget_all()  # the rows are read and rendered again, as after a write
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200
@@ -75,3 +80,27 @@ def test_dashboard_queries_do_not_grow_and_it_lists_at_most_25_of_today(client, 
     assert html.count('class="status-select"') == DASHBOARD_TODAY_LIMIT
     assert 'Today’s appointments <span class="muted">(68)</span>' in html
     assert "63 still to come or to mark; the first 25 are below." in html
+
+
+@pytest.mark.parametrize("role", [Role.STAFF, Role.ADMIN])
+def test_day_view_with_cached_rows_reads_neither_rows_nor_counts(client, user_for_role, role):
+    client.force_login(user_for_role(role))
+    today = timezone.localdate()
+    add(today, 70)
+    cold, _ = queries(client, f"/calendar/{today}/")
+    warm, html = queries(client, f"/calendar/{today}/", rows_cached=True)
+    # The page's rows and the day's two counts come from the cache; what is left is the session and user,
+    # the filters' choices, the closed day and the group sessions.
+    assert warm <= cold - 2
+    assert warm <= 8
+    assert html.count('class="status-select"') == 50
+
+
+@pytest.mark.parametrize("role", [Role.STAFF, Role.ADMIN])
+def test_dashboard_with_cached_schedule_reads_no_appointments(client, user_for_role, role):
+    client.force_login(user_for_role(role))
+    add(timezone.localdate(), 30)
+    cold, _ = queries(client, "/")
+    warm, html = queries(client, "/", rows_cached=True)
+    assert warm <= cold - 4  # today's list, its two counts and the unmarked past ones
+    assert html.count('class="status-select"') == DASHBOARD_TODAY_LIMIT

@@ -1,0 +1,123 @@
+"""Versions for what the day view and the dashboard cache: rendered rows, appointment lists, authorization alerts.
+
+The day view's rows (50 per page, a status form with nine options each) and the dashboard's appointment
+lists are read far more often than a day changes, so their rendered HTML is cached (Django's cache:
+Redis in production, locmem in tests) under a key made of:
+
+- the day and the day's **version**, which every write of an appointment on that day changes
+  (``Appointment`` save/delete through the signals in ``scheduling.signals``: services, series edits,
+  closed days, group attendance, the admin and the API all save; bulk loaders call ``forget_all``);
+- the **schedule version** (any appointment write on any day: the dashboard's "attendance to record"
+  spans every past day);
+- the **rows version**, which changes when what a row shows of another record changes (a patient's name,
+  number or active flag, a service type, a clinician's name);
+- for the dashboard's authorization alerts, the **authorizations version** (an authorization written);
+- what the viewer's role decides (``row_variant``): whether they may mark statuses, whether they see
+  deactivated patients' appointments; the page and the filters' ids; and the clinic minute for today
+  (whether an appointment has started decides its status options; a past day has started entirely, a
+  future one not at all, so only today's fragments turn over with the clock).
+
+Versions are random tokens, not counters: an evicted version comes back as a new token, so it can never
+match fragments cached under an older one. No PHI goes into a key (dates, ids, flags and versions only).
+The fragments hold no CSRF token: see ``templates/scheduling/_day_rows.html``.
+"""
+
+import datetime
+import uuid
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+from accounts import permissions
+from accounts.permissions import Actor
+from scheduling.models import clinic_now
+
+SCHEDULE_VERSION = "scheduling:schedule-version"
+ROWS_VERSION = "scheduling:rows-version"
+AUTHORIZATIONS_VERSION = "scheduling:authorizations-version"
+# A day's rows outlive no write (their version changes), so this only bounds how long unused ones stay.
+FRAGMENT_SECONDS = 24 * 60 * 60
+
+
+def _day_key(day: datetime.date) -> str:
+    return f"scheduling:day-version:{day.isoformat()}"
+
+
+def _versions(keys: list[str]) -> list[str]:
+    """The current token of each key (one cache round trip), a new one for a key the cache does not hold."""
+    found = cache.get_many(keys)
+    missing = {key: uuid.uuid4().hex for key in keys if key not in found}
+    for key, token in missing.items():
+        # add(): two requests that both found it missing agree on whichever token was stored first.
+        if not cache.add(key, token, None):
+            found[key] = cache.get(key, token)
+        else:
+            found[key] = token
+    return [found[key] for key in keys]
+
+
+def day_versions(day: datetime.date) -> list[str]:
+    """What the day view's cached rows of ``day`` depend on besides the request: [day, rows] versions."""
+    return _versions([_day_key(day), ROWS_VERSION])
+
+
+def schedule_versions() -> list[str]:
+    """What the dashboard's cached appointment lists depend on: [schedule, rows] versions."""
+    return _versions([SCHEDULE_VERSION, ROWS_VERSION])
+
+
+def alert_versions() -> list[str]:
+    """What the dashboard's cached authorization alerts depend on: [schedule, rows, authorizations] versions
+    (units used and booked are counted from the appointments)."""
+    return _versions([SCHEDULE_VERSION, ROWS_VERSION, AUTHORIZATIONS_VERSION])
+
+
+def _bump(keys: list[str]) -> None:
+    cache.set_many({key: uuid.uuid4().hex for key in keys}, None)
+
+
+def _bump_now_and_on_commit(keys: list[str]) -> None:
+    # Now: later reads in this transaction (and tests) see the change. After the commit again: a request
+    # that read the old rows between the first bump and the commit may have cached them under the new
+    # version; the second bump drops that.
+    _bump(keys)
+    transaction.on_commit(lambda: _bump(keys))
+
+
+def days_changed(days: Iterable[datetime.date | None]) -> None:
+    """Appointments on ``days`` were written: their rows and the dashboard's lists are rendered again."""
+    keys = [_day_key(day) for day in set(days) if day is not None]
+    _bump_now_and_on_commit([*keys, SCHEDULE_VERSION])
+
+
+def rows_changed() -> None:
+    """Something every row may show changed (a patient's name, a service type, a clinician): every day."""
+    _bump_now_and_on_commit([ROWS_VERSION])
+
+
+def authorizations_changed() -> None:
+    """An authorization (or the services it covers) was written: the dashboard's alerts are read again."""
+    _bump_now_and_on_commit([AUTHORIZATIONS_VERSION])
+
+
+def forget_all() -> None:
+    """After bulk writes that bypass ``save()`` (demo and benchmark loaders): every fragment is stale."""
+    _bump_now_and_on_commit([ROWS_VERSION, SCHEDULE_VERSION, AUTHORIZATIONS_VERSION])
+
+
+def clock_part(day: datetime.date, now: datetime.datetime | None = None) -> str:
+    """The part of the clinic clock the rows of ``day`` depend on (started or not): see the module docstring."""
+    now = now or clinic_now()
+    if day < now.date():
+        return "past"
+    if day > now.date():
+        return "future"
+    return now.strftime("%H:%M")
+
+
+def row_variant(user: Actor) -> str:
+    """What the viewer's role decides about the rows: the status controls, deactivated patients' rows."""
+    can_mark = permissions.can_change_appointments(user)
+    sees_inactive = permissions.can_view_inactive_patients(user)
+    return f"mark{int(can_mark)}-inactive{int(sees_inactive)}"

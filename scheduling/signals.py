@@ -1,0 +1,62 @@
+"""Cache busting for the day view's and the dashboard's cached rows (``scheduling.day_cache``).
+
+Signals, not calls in each service: every path that writes an appointment saves or deletes the model
+(services, series edits, closed days, group attendance, the admin, the API), and a path added later is
+covered without remembering to. Bulk writes that bypass ``save()`` call ``day_cache.forget_all()``.
+"""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from accounts.models import User
+from authorizations.models import Authorization
+from patients.models import Patient
+from scheduling import day_cache
+from scheduling.models import Appointment, ServiceType
+
+# What a row shows of the records an appointment points to; saving other fields leaves the rows as they are.
+PATIENT_FIELDS = {"first_name", "last_name", "patient_number", "is_active"}
+CLINICIAN_FIELDS = {"full_name", "email"}
+
+
+def _touches(update_fields, shown: set[str]) -> bool:
+    return update_fields is None or bool(shown.intersection(update_fields))
+
+
+@receiver(post_save, sender=Appointment, dispatch_uid="scheduling.day_cache.appointment_saved")
+def appointment_saved(sender, instance: Appointment, **kwargs) -> None:
+    # A move to another day changes the rows of the day it left too (the date it was read with).
+    day_cache.days_changed([instance.date, instance.loaded_date])
+    instance.loaded_date = instance.date
+
+
+@receiver(post_delete, sender=Appointment, dispatch_uid="scheduling.day_cache.appointment_deleted")
+def appointment_deleted(sender, instance: Appointment, **kwargs) -> None:
+    day_cache.days_changed([instance.date, instance.loaded_date])
+
+
+@receiver(post_save, sender=Patient, dispatch_uid="scheduling.day_cache.patient_saved")
+@receiver(post_delete, sender=Patient, dispatch_uid="scheduling.day_cache.patient_deleted")
+def patient_written(sender, instance: Patient, update_fields=None, **kwargs) -> None:
+    if _touches(update_fields, PATIENT_FIELDS):
+        day_cache.rows_changed()
+
+
+@receiver(post_save, sender=User, dispatch_uid="scheduling.day_cache.user_saved")
+def user_saved(sender, instance: User, update_fields=None, **kwargs) -> None:
+    # Signing in saves last_login alone (update_fields): that leaves the rows alone.
+    if _touches(update_fields, CLINICIAN_FIELDS):
+        day_cache.rows_changed()
+
+
+@receiver(post_save, sender=ServiceType, dispatch_uid="scheduling.day_cache.service_type_saved")
+@receiver(post_delete, sender=ServiceType, dispatch_uid="scheduling.day_cache.service_type_deleted")
+def service_type_written(sender, instance: ServiceType, **kwargs) -> None:
+    day_cache.rows_changed()
+
+
+@receiver(post_save, sender=Authorization, dispatch_uid="scheduling.day_cache.authorization_saved")
+@receiver(post_delete, sender=Authorization, dispatch_uid="scheduling.day_cache.authorization_deleted")
+@receiver(m2m_changed, sender=Authorization.service_types.through, dispatch_uid="scheduling.day_cache.auth_services")
+def authorization_written(sender, **kwargs) -> None:
+    day_cache.authorizations_changed()
