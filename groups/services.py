@@ -25,7 +25,7 @@ from audit import services as audit
 from authorizations import services as authorization_rules
 from groups.models import Enrollment, Group, GroupSession, GroupSessionAmendment, ProgramSession
 from patients.models import Patient
-from scheduling import recurrence
+from scheduling import day_cache, recurrence
 from scheduling import services as scheduling
 from scheduling.models import Appointment, AppointmentStatusChange, ServiceType, clinic_now
 from spectrum.exceptions import DomainError
@@ -708,6 +708,8 @@ def _write_attendance(actor: User, planned: list[tuple[Appointment, dict[str, An
     Appointment.objects.bulk_update(rows, sorted(fields))
     AppointmentStatusChange.objects.bulk_create(history)
     audit.record_updates(changes=[(before[row.pk], row) for row in rows], actor=actor)
+    # bulk_update sends no post_save: the day view's and dashboard's cached rows are told here instead.
+    day_cache.days_changed(row.date for row in rows)
 
 
 @transaction.atomic

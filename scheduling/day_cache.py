@@ -6,7 +6,8 @@ Redis in production, locmem in tests) under a key made of:
 
 - the day and the day's **version**, which every write of an appointment on that day changes
   (``Appointment`` save/delete through the signals in ``scheduling.signals``: services, series edits,
-  closed days, group attendance, the admin and the API all save; bulk loaders call ``forget_all``);
+  closed days, the admin and the API all save; the group roster's bulk write calls ``days_changed``, bulk
+  loaders ``forget_all``);
 - the **schedule version** (any appointment write on any day: the dashboard's "attendance to record"
   spans every past day);
 - the **rows version**, which changes when what a row shows of another record changes (a patient's name,
@@ -20,11 +21,18 @@ Redis in production, locmem in tests) under a key made of:
 Versions are random tokens, not counters: an evicted version comes back as a new token, so it can never
 match fragments cached under an older one. No PHI goes into a key (dates, ids, flags and versions only).
 The fragments hold no CSRF token: see ``templates/scheduling/_day_rows.html``.
+
+Without Redis Spectrum runs degraded, not down (``spectrum.outages``): reads render fresh, and a write whose
+version bump cannot reach the cache still commits (logged). A fragment that such a write should have made
+stale lives at most ``FRAGMENT_SECONDS`` once the cache is back, which is why that bound is short.
 """
 
+import contextlib
 import datetime
+import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -32,20 +40,46 @@ from django.db import transaction
 from accounts import permissions
 from accounts.permissions import Actor
 from scheduling.models import clinic_now
+from spectrum.outages import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEDULE_VERSION = "scheduling:schedule-version"
 ROWS_VERSION = "scheduling:rows-version"
 AUTHORIZATIONS_VERSION = "scheduling:authorizations-version"
-# A day's rows outlive no write (their version changes), so this only bounds how long unused ones stay.
-FRAGMENT_SECONDS = 24 * 60 * 60
+# A day's rows outlive no write (their version changes); this bounds how long unused ones stay, and how long a
+# fragment outlives a write whose version bump was lost to a cache outage.
+FRAGMENT_SECONDS = 10 * 60
 
 
 def _day_key(day: datetime.date) -> str:
     return f"scheduling:day-version:{day.isoformat()}"
 
 
+def cached(key: str, build: Callable[[], T]) -> T:
+    """The value cached under ``key``, else ``build()`` stored there; ``build()`` alone while the cache is down."""
+    try:
+        value = cache.get(key)
+    except CACHE_ERRORS:
+        return build()
+    if value is None:
+        value = build()
+        with contextlib.suppress(*CACHE_ERRORS):
+            cache.set(key, value, FRAGMENT_SECONDS)
+    return value
+
+
 def _versions(keys: list[str]) -> list[str]:
-    """The current token of each key (one cache round trip), a new one for a key the cache does not hold."""
+    """The current token of each key (one cache round trip), a new one for a key the cache does not hold;
+    fresh tokens (so a miss) while the cache is down."""
+    try:
+        return _stored_versions(keys)
+    except CACHE_ERRORS:
+        return [uuid.uuid4().hex for _ in keys]
+
+
+def _stored_versions(keys: list[str]) -> list[str]:
     found = cache.get_many(keys)
     missing = {key: uuid.uuid4().hex for key in keys if key not in found}
     for key, token in missing.items():
@@ -74,7 +108,11 @@ def alert_versions() -> list[str]:
 
 
 def _bump(keys: list[str]) -> None:
-    cache.set_many({key: uuid.uuid4().hex for key in keys}, None)
+    try:
+        cache.set_many({key: uuid.uuid4().hex for key in keys}, None)
+    except CACHE_ERRORS:
+        # The write stands; the fragments it made stale expire within FRAGMENT_SECONDS (keys hold no PHI).
+        logger.warning("Cache unreachable: could not mark %s changed", ", ".join(keys))
 
 
 def _bump_now_and_on_commit(keys: list[str]) -> None:

@@ -1,8 +1,9 @@
 """Cache busting for the day view's and the dashboard's cached rows (``scheduling.day_cache``).
 
 Signals, not calls in each service: every path that writes an appointment saves or deletes the model
-(services, series edits, closed days, group attendance, the admin, the API), and a path added later is
-covered without remembering to. Bulk writes that bypass ``save()`` call ``day_cache.forget_all()``.
+(services, series edits, closed days, the admin, the API), and a path added later is
+covered without remembering to. Bulk writes that bypass ``save()`` say what they changed themselves: the
+group roster's ``bulk_update`` calls ``day_cache.days_changed``, bulk loaders ``day_cache.forget_all()``.
 """
 
 from django.db.models.signals import m2m_changed, post_delete, post_save

@@ -4,7 +4,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
@@ -181,9 +180,12 @@ def _day_rows(request: ClinicRequest, filters: CalendarFilter, date: datetime.da
             str(number),
         ]
     )
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    return day_cache.cached(key, lambda: _render_day_rows(request, filters, date, number))
+
+
+def _render_day_rows(
+    request: ClinicRequest, filters: CalendarFilter, date: datetime.date, number: int
+) -> dict[str, Any]:
     appointments = _filtered(filters, selectors.appointments_visible_to(request.user))
     # A large clinic's day is paged; each page is one short query.
     paginator = Paginator(selectors.day_appointments(appointments, date), DAY_PAGE_SIZE)
@@ -206,7 +208,6 @@ def _day_rows(request: ClinicRequest, filters: CalendarFilter, date: datetime.da
         "ids": [appointment.pk for appointment in rows],
         "html": render_to_string("scheduling/_day_rows.html", {"appointments": rows, "can_mark": can_mark}),
     }
-    cache.set(key, entry, day_cache.FRAGMENT_SECONDS)
     return entry
 
 

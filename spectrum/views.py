@@ -24,8 +24,7 @@ def dashboard_schedule(request: HttpRequest) -> dict[str, Any] | None:
     Rendered without the request, so no session's CSRF token can be cached (the page adds it outside).
     """
     from accounts import permissions
-    from scheduling import day_cache, rendering
-    from scheduling import selectors as scheduling
+    from scheduling import day_cache
     from scheduling.models import clinic_now
 
     if not permissions.can_view_schedule(request.user):
@@ -40,9 +39,14 @@ def dashboard_schedule(request: HttpRequest) -> dict[str, Any] | None:
             day_cache.clock_part(now.date(), now),
         ]
     )
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    return day_cache.cached(key, lambda: _render_dashboard_schedule(request))
+
+
+def _render_dashboard_schedule(request: HttpRequest) -> dict[str, Any] | None:
+    from accounts import permissions
+    from scheduling import rendering
+    from scheduling import selectors as scheduling
+
     schedule = scheduling.dashboard(request.user)
     if schedule is None:
         return None
@@ -54,7 +58,6 @@ def dashboard_schedule(request: HttpRequest) -> dict[str, Any] | None:
         "html": render_to_string("scheduling/_dashboard_schedule.html", {"schedule": schedule, "can_mark": can_mark}),
         "status_form_ids": [appointment.pk for appointment in schedule["today"]] if can_mark else [],
     }
-    cache.set(key, entry, day_cache.FRAGMENT_SECONDS)
     return entry
 
 
@@ -74,7 +77,7 @@ def authorization_alerts(request: HttpRequest) -> list:
             day_cache.row_variant(request.user),
         ]
     )
-    return cache.get_or_set(key, lambda: authorizations.alerts(request.user), day_cache.FRAGMENT_SECONDS) or []
+    return day_cache.cached(key, lambda: authorizations.alerts(request.user)) or []
 
 
 @require_GET

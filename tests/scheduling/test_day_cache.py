@@ -195,3 +195,25 @@ def test_cached_page_and_pager_agree_on_the_page(staff, day, asked, shown):
     html = staff.get(f"/calendar/{day}/", {"page": asked}).content.decode()
     assert shown in html
     assert html.count('class="status-select"') == (10 if shown.startswith("51") else 50)
+
+
+@pytest.fixture
+def cache_down(settings):
+    """Redis unreachable (a closed port): Spectrum runs degraded, not down (spectrum.outages)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+
+def test_without_the_cache_the_day_view_and_dashboard_render_fresh_and_statuses_save(staff, day, booked, cache_down):
+    assert 'class="status-scheduled"' in row(page(staff, day), booked)
+    assert staff.get("/").status_code == 200
+    response = staff.post(f"/appointments/{booked.pk}/status/", {"status": Status.CONFIRMED}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Confirmed saved." in response.content.decode()
+    booked.refresh_from_db()
+    assert booked.status == Status.CONFIRMED
+    assert 'class="status-confirmed"' in row(page(staff, day), booked)
