@@ -1,6 +1,6 @@
 """The patient list's search and filters: one FilterSet for the page, the API, the picker and exports.
 
-It filters ``PatientListEntry`` rows; ``patients.selectors.patient_list`` is how every reader applies it.
+It filters and orders ``PatientListEntry`` rows; readers build it with ``patients.selectors.patient_filter``.
 """
 
 from collections.abc import Callable

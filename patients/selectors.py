@@ -1,7 +1,8 @@
 """Reading patients: who may see which, the patient list and its search, "Did you mean" and likely duplicates.
 
-The list page, its htmx partial, the API list, the booking picker and exports all read ``patient_list``:
-plain Django over ``PatientListEntry``, the same code on SQLite and PostgreSQL.
+The list page, its htmx partial, the API list and exports build the list's FilterSet with ``patient_filter``
+(once per request), the booking picker reads ``patient_list``: plain Django over ``PatientListEntry``, the
+same code on SQLite and PostgreSQL.
 """
 
 import hashlib

@@ -62,7 +62,7 @@ class PatientViewSet(viewsets.ModelViewSet):
     filterset_class = PatientFilter
 
     def get_queryset(self):
-        if self.action == "list":  # what selectors.patient_list filters (and the schema documents)
+        if self.action == "list":  # what selectors.patient_filter filters (and the schema documents)
             return selectors.entries_visible_to(self.request.user)
         return selectors.patients_visible_to(self.request.user)
 
