@@ -156,6 +156,7 @@ def bench_secrets(path: Path) -> dict[str, str]:
         "SECRET_KEY": lambda: secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),  # a Fernet key
         "SEARCH_HASH_KEY": lambda: secrets.token_urlsafe(32),
+        "AUDIT_CHAIN_KEY": lambda: secrets.token_urlsafe(32),  # production refuses to start without it
     }
     missing = {name: make() for name, make in wanted.items() if not stored.get(name)}
     if missing:
@@ -177,6 +178,11 @@ def server_environment(variant: Variant, port: int, keys: dict[str, str]) -> dic
         SECRET_KEY=keys["SECRET_KEY"],
         FIELD_ENCRYPTION_KEY=keys["FIELD_ENCRYPTION_KEY"],
         SEARCH_HASH_KEY=keys["SEARCH_HASH_KEY"],
+        AUDIT_CHAIN_KEY=keys["AUDIT_CHAIN_KEY"],
+        EMAIL_HOST=HOST,  # production requires one; nothing is sent during the benchmark
+        # The bench administrator signs in without a second factor (force_login): production's default asks
+        # administrators for one, and every page would redirect to enrolment. The middleware still runs.
+        MFA_REQUIRED_ROLES="doctor,nurse",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{variant.db}",
         REDIS_URL=f"redis://127.0.0.1:6379/{variant.redis_db}",
         ALLOWED_HOSTS=HOST,

@@ -118,18 +118,14 @@ def _patient_id(user: Actor, value: Any) -> int | None:
 
 
 def patients_queryset(user: Actor, params: Mapping[str, Any]) -> QuerySet:
-    from django.core.exceptions import ValidationError
-
     from patients import selectors
 
-    # The registration dates and the order are the export's own parameters, not the list's filters.
+    # The registration dates are the export's own parameters, not the list's (whose form parses the order).
     list_params = {key: value for key, value in params.items() if key not in ("date_from", "date_to")}
-    ordering = str(params.get("sort") or selectors.DEFAULT_SORT)
-    try:
-        entries = selectors.patient_list(user=user, filters=_query(list_params), ordering=ordering)
-    except ValidationError as exc:
-        raise ExportError(_errors(exc.message_dict)) from None
-    patients = selectors.patient_records(entries, ordering)
+    filterset = selectors.patient_filter(user=user, data=_query(list_params))
+    if not filterset.is_valid():
+        raise ExportError(_errors(filterset.errors))
+    patients = selectors.patient_records(filterset.qs, filterset.ordering)
     if (start := _date(params, "date_from")) is not None:
         patients = patients.filter(created_at__date__gte=start)
     if (end := _date(params, "date_to")) is not None:

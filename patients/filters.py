@@ -1,6 +1,6 @@
 """The patient list's search and filters: one FilterSet for the page, the API, the picker and exports.
 
-It filters ``PatientListEntry`` rows; ``patients.selectors.patient_list`` is how every reader applies it.
+It filters and orders ``PatientListEntry`` rows; readers build it with ``patients.selectors.patient_filter``.
 """
 
 from collections.abc import Callable
@@ -17,6 +17,20 @@ from patients.validation import STATE_CHOICES
 from spectrum.filters import FilterForm, FilterSet
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive"), ("all", "All")]
+# Every order the list offers, ascending and descending (``-``).
+SORT_CHOICES = [(key, key) for name in selectors.SORTS for key in (name, f"-{name}")]
+PAGE_SIZES = (25, 50, 100)  # what the page offers; the API takes any size up to MAX_PAGE_SIZE
+MAX_PAGE_SIZE = 200
+
+
+class PatientListForm(FilterForm):
+    """The list's filters (added by django-filter) and its own parameters, parsed once per request: the order
+    (``sort`` on the page, ``ordering`` in the API) and the page size. A bad value is an error like a bad
+    filter's: shown on the page, a 400 in the API."""
+
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    ordering = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    page_size = forms.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False)
 
 
 def _active_only(value: str) -> None:
@@ -45,13 +59,14 @@ class PatientFilter(FilterSet):
     session = django_filters.ChoiceFilter(choices=Patient.Session.choices, label="Program session")
     is_active = django_filters.ChoiceFilter(choices=ACTIVE_CHOICES, method="filter_active", label="Status")
 
-    # The page sorts with ``sort``, the API with ``ordering``.
-    other_parameters = frozenset({"sort", "ordering"})
+    # How many patients ``qs`` lists, counted up to ``selectors.COUNT_UP_TO`` and remembered in Django's cache
+    # (``selectors.match_count``): set when ``qs`` is built; the pager shows it.
+    matches: int | None = None
 
     class Meta:
         model = PatientListEntry
         fields: list[str] = []
-        form = FilterForm
+        form = PatientListForm
 
     def __init__(self, data=None, queryset=None, *, request=None, user=None, prefix=None) -> None:
         if data is not None:
@@ -65,11 +80,36 @@ class PatientFilter(FilterSet):
         self.can_see_clinical = permissions.can_view_clinical_text(user)
         self.can_see_inactive = permissions.can_view_inactive_patients(user)
 
+    @property
+    def ordering(self) -> str:
+        """The order asked for (``sort`` or ``ordering``), else the default; valid once the form is."""
+        data = self.form.cleaned_data
+        return data.get("sort") or data.get("ordering") or selectors.DEFAULT_SORT
+
+    @property
+    def page_size(self) -> int | None:
+        return self.form.cleaned_data.get("page_size")
+
+    @property
+    def search_text(self) -> str:
+        return self.form.cleaned_data.get("search") or ""
+
     def filter_queryset(self, queryset):
         # Everyday lists show active patients; administrators ask for inactive or all explicitly.
         if not self.form.cleaned_data.get("is_active"):
             queryset = queryset.filter(is_active=True)
-        return super().filter_queryset(queryset)
+        # As django-filter's own loop, over the filters only: the form also holds the order and the page size.
+        for name, value in self.form.cleaned_data.items():
+            if name in self.filters:
+                queryset = self.filters[name].filter(queryset, value)
+        self.matches = selectors.match_count(queryset, self.scope())
+        return selectors.ordered(queryset, self.ordering, search=self.search_text, matches=self.matches)
+
+    def scope(self) -> str:
+        """What the number of matches depends on: the filters' values and whether inactive patients count."""
+        data = self.form.cleaned_data
+        asked = sorted((name, str(data[name])) for name in self.filters if data.get(name))
+        return f"{self.can_see_inactive}:{asked}"
 
     def filter_search(self, queryset, name, value):
         return selectors.search(queryset, value)
@@ -97,8 +137,12 @@ class PatientFilter(FilterSet):
 
     def panel_fields(self) -> list[forms.BoundField]:
         """The filter panel's fields: those the role may use (the search box has its own place)."""
-        hidden = {"search", *self.refused_filters()}
+        hidden = {"search", "sort", "ordering", "page_size", *self.refused_filters()}
         return [field for field in self.form if field.name not in hidden]
+
+    def has_filters(self) -> bool:
+        """Whether a filter besides the search box is set (the panel then opens and is rendered afresh)."""
+        return any(self.data.get(name) for name in self.filters if name != "search")
 
     def get_form_class(self) -> type[forms.Form]:
         form_class = super().get_form_class()

@@ -381,13 +381,25 @@ class PatientListEntry(models.Model):
         fields = [field.name for field in cls._meta.concrete_fields if not field.primary_key]
         upsert = {"update_conflicts": True, "unique_fields": ["patient"], "update_fields": fields}
         cls.objects.using(using).bulk_create(entries, **upsert)
-        # Names may have changed: "Did you mean" reads the names again (patients.selectors.name_vocabulary).
-        # When the cache is down there is nothing to clear (and what it kept expires: NAME_VOCABULARY_SECONDS).
-        with contextlib.suppress(*CACHE_ERRORS):
-            cache.delete(NAME_VOCABULARY_CACHE_KEY)
+        # Names may have changed: "Did you mean" reads the names again (patients.selectors.name_vocabulary),
+        # and the list counts its matches again (a new version: patients.selectors.match_count). When the
+        # cache is down there is nothing to clear (and what it kept expires within minutes).
+        # Cleared now (this transaction's own reads) and again at commit (a reader in between would have
+        # counted without the uncommitted change, under the new version).
+        stale = [NAME_VOCABULARY_CACHE_KEY, LIST_VERSION_CACHE_KEY]
+        _forget(stale)
+        transaction.on_commit(lambda: _forget(stale), using=using)
+
+
+def _forget(keys: list[str]) -> None:
+    with contextlib.suppress(*CACHE_ERRORS):
+        cache.delete_many(keys)
 
 
 NAME_VOCABULARY_CACHE_KEY = "patients:name-vocabulary"
+# The version of the list's entries in Django's cache: deleted by every write, so counts kept under the old one
+# are no longer read.
+LIST_VERSION_CACHE_KEY = "patients:list-version"
 
 
 def name_key(name: str) -> str:

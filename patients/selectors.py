@@ -1,14 +1,16 @@
 """Reading patients: who may see which, the patient list and its search, "Did you mean" and likely duplicates.
 
-The list page, its htmx partial, the API list, the booking picker and exports all read ``patient_list``:
-plain Django over ``PatientListEntry``, the same code on SQLite and PostgreSQL.
+The list page, its htmx partial, the API list and exports build the list's FilterSet with ``patient_filter``
+(once per request), the booking picker reads ``patient_list``: plain Django over ``PatientListEntry``, the
+same code on SQLite and PostgreSQL.
 """
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 from django.core.cache import cache
@@ -21,6 +23,7 @@ from rapidfuzz import fuzz, process
 from accounts import permissions
 from patients.models import (
     ENCRYPTED_FIELDS,
+    LIST_VERSION_CACHE_KEY,
     NAME_VOCABULARY_CACHE_KEY,
     Patient,
     PatientListEntry,
@@ -29,6 +32,9 @@ from patients.models import (
 )
 from patients.validation import digits
 from spectrum.outages import CACHE_ERRORS
+
+if TYPE_CHECKING:
+    from patients.filters import PatientFilter
 
 # Only digits and phone punctuation: "3055550123", "555-0123", "(305) 555".
 _PHONE_LIKE = re.compile(r"^[\d\s().+\-]+$")
@@ -48,7 +54,9 @@ DEFAULT_SORT = "last_name"
 # A search matching at most this many patients sorts its matches; a more common one walks the name order
 # (at 100,000 patients "joh" matches 1,314: sorted 1.5 ms, walked 8 ms, reading 11,700 index entries).
 SORT_MATCHES_UP_TO = 5_000
-FEW_MATCHES_SECONDS = 300
+# What ``match_count`` counts up to: enough to choose the plan above and to show the pager's capped count.
+COUNT_UP_TO = SORT_MATCHES_UP_TO
+MATCH_COUNT_SECONDS = 300
 
 # "Did you mean" runs when a search lists fewer patients than this, so common terms never pay for it.
 DID_YOU_MEAN_BELOW = 3
@@ -79,27 +87,29 @@ def entries_visible_to(user: Any) -> QuerySet[PatientListEntry]:
     return entries
 
 
-def patient_list(*, user: Any, filters: Any, ordering: str = DEFAULT_SORT) -> QuerySet[PatientListEntry]:
-    """The patients ``user`` may see, filtered and searched as ``filters`` (query parameters) ask, in ``ordering``
-    (a key of ``SORTS``, ``-`` for descending). Raises ``ValidationError`` (per parameter) for filters that do
-    not parse or that the role may not use, and for an unknown ordering.
-    """
+def patient_filter(*, user: Any, data: Any) -> "PatientFilter":
+    """The list's FilterSet over the entries ``user`` may see, for query parameters ``data``: the one object a
+    request builds (its form parses the filters, the order and the page size; ``.qs`` is the ordered list)."""
     from patients.filters import PatientFilter  # the filters module builds on this one's search
 
-    filterset = PatientFilter(filters, queryset=entries_visible_to(user), user=user)
+    return PatientFilter(data, queryset=entries_visible_to(user), user=user)
+
+
+def patient_list(*, user: Any, filters: Any) -> QuerySet[PatientListEntry]:
+    """The patients ``user`` may see, filtered, searched and ordered as ``filters`` (query parameters) ask.
+    Raises ``ValidationError`` (per parameter) for parameters that do not parse or that the role may not use.
+    """
+    filterset = patient_filter(user=user, data=filters)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
-    # What the number of matches depends on: the filters' values and what the user may see.
-    asked = sorted((name, str(value)) for name, value in filterset.form.cleaned_data.items() if value)
-    scope = f"{permissions.can_view_inactive_patients(user)}:{asked}"
-    return ordered(filterset.qs, ordering, search=filterset.form.cleaned_data.get("search") or "", scope=scope)
+    return filterset.qs
 
 
 def ordered(
-    entries: QuerySet[PatientListEntry], ordering: str, *, search: str = "", scope: str | None = None
+    entries: QuerySet[PatientListEntry], ordering: str, *, search: str, matches: int
 ) -> QuerySet[PatientListEntry]:
-    """``entries`` in ``ordering``; a search for a patient number lists the exact match first. ``scope`` names
-    the search and filters ``entries`` come from, to remember for a while whether they match few patients."""
+    """``entries`` (``matches`` of them, as ``match_count`` counts) in ``ordering``; a search for a patient
+    number lists the exact match first."""
     descending = ordering.startswith("-")
     if ordering.lstrip("-") not in SORTS:
         raise ValidationError({"ordering": [f"Sort by one of: {', '.join(SORTS)}."]})
@@ -110,7 +120,7 @@ def ordered(
         # a name's would have to sort every match instead of walking the name order.
         entries = entries.annotate(number_rank=Case(When(patient_number=number, then=Value(0)), default=Value(1)))
         columns.insert(0, "number_rank")
-    elif search and ordering.lstrip("-") in ("last_name", "first_name") and _has_few_matches(entries, scope):
+    elif search and ordering.lstrip("-") in ("last_name", "first_name") and matches <= SORT_MATCHES_UP_TO:
         # Few matches: read them through the trigram index and sort them. Ordered by the name index's own
         # columns, PostgreSQL may walk that index instead, testing entry after entry until it has a page:
         # right for a common term, but a name's matches lie together far along the order ("rodriguez":
@@ -121,20 +131,26 @@ def ordered(
     return entries.order_by(*columns)
 
 
-def _has_few_matches(entries: QuerySet[PatientListEntry], scope: str | None) -> bool:
-    """Whether at most ``SORT_MATCHES_UP_TO`` entries match. Search-as-you-type asks the same few terms again
-    and again, so the answer is kept a few minutes under ``scope``: it only chooses how PostgreSQL reaches
-    the page (both ways list the same patients in the same order), so a stale answer costs time, not rows.
+def match_count(entries: QuerySet[PatientListEntry], scope: str | None) -> int:
+    """How many ``entries`` there are, counted up to ``COUNT_UP_TO`` (one more means "more than that").
+
+    One count serves the list twice: whether to sort a search's matches or walk the name order
+    (``ordered``), and the count the page shows ("1,000+" past the pager's limit). Search-as-you-type asks
+    the same terms again and again, so the number is kept in Django's cache under ``scope`` (the search,
+    the filters and whether inactive patients count: what the number depends on; hashed, as the key holds
+    the search text) and the list's version, which every write of a list entry changes
+    (``PatientListEntry.save_for``): a new or changed patient is counted at once.
     """
 
-    def count() -> bool:
-        return entries.order_by()[: SORT_MATCHES_UP_TO + 1].count() <= SORT_MATCHES_UP_TO
+    def count() -> int:
+        return entries.order_by()[: COUNT_UP_TO + 1].count()
 
     if scope is None:
         return count()
-    key = "patients:few-matches:" + hashlib.sha256(scope.encode()).hexdigest()
     try:
-        return cache.get_or_set(key, count, FEW_MATCHES_SECONDS)
+        version = cache.get_or_set(LIST_VERSION_CACHE_KEY, time.time_ns, None)
+        key = f"patients:match-count:{version}:{hashlib.sha256(scope.encode()).hexdigest()}"
+        return cache.get_or_set(key, count, MATCH_COUNT_SECONDS)
     except CACHE_ERRORS:  # the cache is down: count every time
         return count()
 

@@ -23,7 +23,7 @@ from consents.forms import ConsentForm
 from documents import selectors as document_selectors
 from documents.forms import DocumentUploadForm
 from patients import selectors, services
-from patients.filters import PatientFilter
+from patients.filters import PAGE_SIZES
 from patients.forms import PatientForm
 from patients.models import Patient
 from reminders import selectors as reminder_selectors
@@ -31,7 +31,6 @@ from scheduling import selectors as scheduling_selectors
 from spectrum.outages import CACHE_ERRORS
 from spectrum.pagination import KeysFirstPaginator
 
-PAGE_SIZES = (25, 50, 100)
 HISTORY_LIMIT = 25
 FILTER_PANEL_SECONDS = 600
 
@@ -50,19 +49,16 @@ def get_patient_for_user(user: Actor, pk: int, *, write: bool = False) -> Patien
 def patient_list(request: HttpRequest) -> HttpResponse:
     if not permissions.can_view_patients(request.user):
         raise PermissionDenied
-    sort = request.GET.get("sort") or selectors.DEFAULT_SORT
-    if sort.lstrip("-") not in selectors.SORTS:
-        sort = selectors.DEFAULT_SORT
-    page_size = int(request.GET["page_size"]) if request.GET.get("page_size") in map(str, PAGE_SIZES) else 25
-    search = request.GET.get("search", "")
-    filterset = PatientFilter(request.GET, user=request.user)  # the panel's form, and its errors
-    page, suggestions, errors = None, [], {}
-    try:
-        entries = selectors.patient_list(user=request.user, filters=request.GET, ordering=sort)
-    except ValidationError as exc:
-        errors = exc.message_dict
-    else:
-        paginator = KeysFirstPaginator(entries, page_size)
+    # One FilterSet per request: its form parses the filters, the sort and the page size; the panel shows its
+    # fields and errors, and its queryset is the list.
+    filterset = selectors.patient_filter(user=request.user, data=request.GET)
+    valid = filterset.is_valid()
+    sort = filterset.ordering if valid else selectors.DEFAULT_SORT
+    page_size = (filterset.page_size if valid else None) or PAGE_SIZES[0]
+    search = filterset.search_text if valid else request.GET.get("search", "")
+    page, suggestions = None, []
+    if valid:
+        paginator = KeysFirstPaginator(filterset.qs, page_size, known_count=filterset.matches)
         try:
             page = paginator.page(request.GET.get("page") or 1)
         except (EmptyPage, PageNotAnInteger):
@@ -82,7 +78,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         )
     context = {
         "filterset": filterset,
-        "errors": errors,
+        "errors": {} if valid else filterset.errors,
         "page": page,
         "suggestions": suggestions,
         "columns": sort_columns(sort),
@@ -90,7 +86,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "page_size": page_size,
         "page_sizes": PAGE_SIZES,
         "search": search,
-        "has_filters": any(request.GET.get(name) for name in filterset.filters if name != "search"),
+        "has_filters": filterset.has_filters(),
         "can_add": permissions.can_add_patient(request.user),
     }
     if not request.htmx:

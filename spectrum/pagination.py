@@ -45,12 +45,21 @@ class LargeTablePage(Page):
 
 
 class LargeTablePaginator(Paginator):
+    """``known_count``: the number of rows if the caller knows it already (counted up to at least
+    ``count_limit + 1``), e.g. kept in Django's cache; the paginator then runs no count query."""
+
     count_limit = 1_000
     # Set by ``page(1)`` when the first page holds every match.
     _first_page_holds_all: int | None = None
 
+    def __init__(self, object_list: Any, per_page: int, *, known_count: int | None = None, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.known_count = known_count
+
     @cached_property
     def count(self) -> int:
+        if self.known_count is not None:
+            return min(self.known_count, self.count_limit + 1)
         if self._first_page_holds_all is not None:
             return self._first_page_holds_all
         # Without order_by() the LIMITed subquery keeps the ORDER BY, and PostgreSQL sorts every match

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -19,7 +20,11 @@ class PatientPagination(PageNumberPagination):
     """Counts stop at 1,000 (see spectrum.pagination); a search that finds few patients adds
     ``did_you_mean``: patients with a name close to the search's words, marked apart from the results."""
 
-    django_paginator_class = KeysFirstPaginator
+    known_count: int | None = None  # set by the view from its FilterSet (a count kept in Django's cache)
+
+    def django_paginator_class(self, queryset, page_size: int) -> KeysFirstPaginator:
+        # DRF builds the Django paginator by calling this attribute with (queryset, page_size).
+        return KeysFirstPaginator(queryset, page_size, known_count=self.known_count)
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         paginated = super().get_paginated_response_schema(schema)
@@ -57,7 +62,7 @@ class PatientViewSet(viewsets.ModelViewSet):
     filterset_class = PatientFilter
 
     def get_queryset(self):
-        if self.action == "list":  # what selectors.patient_list filters (and the schema documents)
+        if self.action == "list":  # what selectors.patient_filter filters (and the schema documents)
             return selectors.entries_visible_to(self.request.user)
         return selectors.patients_visible_to(self.request.user)
 
@@ -65,8 +70,8 @@ class PatientViewSet(viewsets.ModelViewSet):
         return PatientListSerializer if self.action == "list" else PatientSerializer
 
     def filter_queryset(self, queryset):
-        # The list applies its filters through selectors.patient_list (filter_backends document them in the
-        # schema); a record is found by its id alone.
+        # The list applies its filters itself, with the one FilterSet it also reads the search text from
+        # (filter_backends document them in the schema); a record is found by its id alone.
         return queryset
 
     def allow_duplicate(self) -> bool:
@@ -76,10 +81,12 @@ class PatientViewSet(viewsets.ModelViewSet):
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         params = request.query_params
-        search = params.get("search", "")
-        entries = selectors.patient_list(  # a bad filter or ordering: ValidationError, a 400 per parameter
-            user=request.user, filters=params, ordering=params.get("ordering") or selectors.DEFAULT_SORT
-        )
+        filterset = selectors.patient_filter(user=request.user, data=params)
+        if not filterset.is_valid():  # a bad filter, ordering or page size: a 400 per parameter
+            raise ValidationError(filterset.errors)
+        search = filterset.search_text
+        entries = filterset.qs
+        self.paginator.known_count = filterset.matches
         listed = self.paginate_queryset(entries)
         for entry in listed:
             entry.matched_on = selectors.matched_on(entry, search)

@@ -1,7 +1,8 @@
 """How many queries the patient list spends: the page, its htmx partial and the API read the same entries.
 
-A search lists its page with one query, counts (capped) only when the first page is full, and decides once
-per term whether to sort its matches or walk the name order (remembered in the cache).
+A search lists its page with one query. Its matches are counted once (capped), and the number is remembered in
+Django's cache until a patient is written: it decides whether to sort the matches or walk the name order, and
+it is the count the list shows.
 """
 
 import pytest
@@ -42,16 +43,33 @@ def test_a_search_whose_first_page_holds_every_match_runs_no_count(signed_in, ta
     first = entry_queries(signed_in, target, {"search": "quinter"})
     again = entry_queries(signed_in, target, {"search": "quinter"})
 
-    assert len(first) == 2  # whether to sort the matches (then cached), the page
-    assert len(again) == 1  # the page alone: its four rows are the count
+    assert len(first) == 2  # the count (then remembered), the page
+    assert len(again) == 1  # the page alone
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_search_filling_its_first_page_counts_its_matches_once(signed_in, target):
     PatientFactory.create_batch(PAGE_SIZE + 2, last_name="Quintero")
-    entry_queries(signed_in, target, {"search": "quinter"})  # the sort decision, cached
+    entry_queries(signed_in, target, {"search": "quinter"})  # the count, remembered
 
-    assert len(entry_queries(signed_in, target, {"search": "quinter"})) == 2  # the capped count, the page
+    assert len(entry_queries(signed_in, target, {"search": "quinter"})) == 1  # the page alone
+
+
+def test_the_remembered_count_follows_every_patient_write(signed_in, admin_user):
+    from patients import services
+
+    quinteros = PatientFactory.create_batch(PAGE_SIZE + 2, last_name="Quintero")
+
+    def count() -> int:
+        return signed_in.get("/api/v1/patients/", {"search": "quinter", "page_size": PAGE_SIZE}).json()["count"]
+
+    assert count() == PAGE_SIZE + 2
+    PatientFactory(last_name="Quintero")  # a registration
+    assert count() == PAGE_SIZE + 3
+    services.deactivate_patient(actor=admin_user, patient=quinteros[0])  # a change through the service
+    assert count() == PAGE_SIZE + 2
+    html = signed_in.get("/patients/", {"search": "quinter"}).content.decode()
+    assert f"{PAGE_SIZE + 2} patients match" in html
 
 
 def test_the_counts_are_the_same_either_way(signed_in):

@@ -141,8 +141,10 @@ def test_list_page_runs_a_constant_number_of_queries(login, django_assert_max_nu
     client.get(LIST)
     with django_assert_max_num_queries(12) as few:
         client.get(LIST)
+    queries = len(few.captured_queries)
     PatientFactory.create_batch(40)
-    with django_assert_max_num_queries(len(few.captured_queries)):
+    client.get(LIST, {"page_size": "50"})  # the new patients are counted once, then the count is remembered
+    with django_assert_max_num_queries(queries):
         client.get(LIST, {"page_size": "50"})
 
 
