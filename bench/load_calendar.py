@@ -161,19 +161,7 @@ def roster_session_id(db: str) -> int | None:
     return row[0] if row else None
 
 
-def _server_environment(variant, port, keys):
-    """load_search's production environment plus the settings production now requires (audit chain key, email host)."""
-    environment = _base_environment(variant, port, keys)
-    environment.setdefault("AUDIT_CHAIN_KEY", keys.get("AUDIT_CHAIN_KEY") or keys["SECRET_KEY"])
-    environment.setdefault("EMAIL_HOST", "127.0.0.1")  # required in production; nothing is sent here
-    return environment
-
-
-_base_environment = load_search.server_environment
-
-
 def run(argv: list[str]) -> None:
-    load_search.server_environment = _server_environment
     load_search.ENDPOINTS = ENDPOINTS
     load_search.DEFAULT_TERMS = day_terms(datetime.date.today())
     if not any(arg.startswith("--secrets") for arg in argv):

@@ -180,9 +180,6 @@ def server_environment(variant: Variant, port: int, keys: dict[str, str]) -> dic
         SEARCH_HASH_KEY=keys["SEARCH_HASH_KEY"],
         AUDIT_CHAIN_KEY=keys["AUDIT_CHAIN_KEY"],
         EMAIL_HOST=HOST,  # production requires one; nothing is sent during the benchmark
-        # The bench administrator signs in without a second factor (force_login): production's default asks
-        # administrators for one, and every page would redirect to enrolment. The middleware still runs.
-        MFA_REQUIRED_ROLES="doctor,nurse",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{variant.db}",
         REDIS_URL=f"redis://127.0.0.1:6379/{variant.redis_db}",
         ALLOWED_HOSTS=HOST,
