@@ -165,6 +165,8 @@ def test_a_backup_that_cannot_be_written_is_emailed_to_the_administrators(
     body = smtp_server.bodies()[0]
     assert "Error: FileExistsError" in body and task_id in body and "manage.py backup" in body
     assert str(settings.BACKUP_DIR) not in body  # an OS error's details stay in the worker's log
+    # The alert goes out from the task; the failure is recorded after it returns (the task_failure signal).
+    wait_for(lambda: TaskFailure.objects.exists(), what="the failure to be recorded")
     assert ScheduledRun.objects.get(job=BACKUP_JOB).status == ScheduledRun.Status.FAILED
     failure = TaskFailure.objects.get()
     assert failure.task_name == BACKUP_JOB and failure.retries == 0  # not transient: no retries
@@ -183,6 +185,7 @@ def test_a_backup_that_fails_verification_is_emailed_to_the_administrators(
     wait_for(lambda: smtp_server.envelopes, timeout=60, what="the alert email")
     body = smtp_server.bodies()[0]
     assert "BackupVerificationFailed" in body and "patients_patient: checksum differs" in body
+    wait_for(lambda: TaskFailure.objects.exists(), what="the failure to be recorded")
     assert TaskFailure.objects.get().error.startswith("BackupVerificationFailed: ")
 
 
