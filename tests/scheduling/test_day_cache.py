@@ -3,8 +3,10 @@ page, each role sees its own rows, and the CSRF token on the page is always the 
 
 import datetime
 import re
+import zoneinfo
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from accounts.models import Role
@@ -135,8 +137,17 @@ def test_staff_do_not_see_deactivated_patients_rows_an_administrator_cached(staf
     assert "1 appointment of deactivated patients is not listed." in html
 
 
-def test_todays_status_options_follow_the_clinic_clock(staff, admin_user, frozen_clinic_clock):
-    today = datetime.date(2026, 5, 13)  # the test clock: Wednesday 11:30
+@pytest.fixture
+def wednesday_1130(frozen_clinic_clock) -> datetime.date:
+    """For tests that book today at set hours: the clock stands at Wednesday 2026-05-13 11:30 whatever moment
+    the run starts at (CI moves it to other hours and DST mornings). Ask for it before signing in."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    frozen_clinic_clock.move_to(datetime.datetime(2026, 5, 13, 11, 30, tzinfo=zone))
+    return datetime.date(2026, 5, 13)
+
+
+def test_todays_status_options_follow_the_clinic_clock(wednesday_1130, frozen_clinic_clock, staff, admin_user):
+    today = wednesday_1130
     soon = book(admin_user, today, 11, 45)
     before = row(page(staff, today), soon)
     assert '<option value="attended" disabled>' in before  # outcomes only once it has started
@@ -175,8 +186,8 @@ def test_each_session_gets_its_own_csrf_token_with_cached_rows(staff_user, day, 
     assert re.search(r"hx-headers='\{&quot;X-CSRFToken&quot;|hx-headers='\{\"X-CSRFToken\"", second_html)
 
 
-def test_dashboard_shows_a_status_saved_elsewhere(staff, admin_user):
-    today = datetime.date(2026, 5, 13)
+def test_dashboard_shows_a_status_saved_elsewhere(wednesday_1130, staff, admin_user):
+    today = wednesday_1130
     later = book(admin_user, today, 15, patient=PatientFactory(last_name="Aftersoon"))
     html = staff.get("/").content.decode()
     assert f'id="status-form-{later.pk}"' in html and 'data-status="scheduled"' in html
