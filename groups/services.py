@@ -688,16 +688,8 @@ def _write_attendance(actor: User, planned: list[tuple[Appointment, dict[str, An
         appointment.updated_by = actor
         appointment.updated_at = now
         if appointment.status != previous:
-            history.append(
-                AppointmentStatusChange(
-                    appointment=appointment,
-                    from_status=previous,
-                    to_status=appointment.status,
-                    changed_by=actor,
-                    changed_at=now,
-                    reason=reason,
-                )
-            )
+            change = scheduling.status_change(appointment, from_status=previous, actor=actor, reason=reason, at=now)
+            history.append(change)
     rows = [appointment for appointment, _ in planned]
     # The encrypted note cannot go through bulk_update (its field encrypts plain values, not the CASE
     # expression bulk_update builds): a row whose note changed gets its own UPDATE of the note.

@@ -220,10 +220,18 @@ def _check_bookable(actor: User, patient: Patient, service_type: ServiceType, cl
         raise ValidationError(errors)
 
 
+def status_change(
+    appointment: Appointment, *, from_status: str, actor: User, reason: str = "", at: datetime.datetime | None = None
+) -> AppointmentStatusChange:
+    """The (unsaved) history row of ``appointment``'s move from ``from_status`` to its current status."""
+    return AppointmentStatusChange(
+        appointment=appointment, from_status=from_status, to_status=appointment.status, changed_by=actor,
+        changed_at=at or timezone.now(), reason=reason,
+    )  # fmt: skip
+
+
 def _record_status(appointment: Appointment, *, from_status: str, actor: User, reason: str = "") -> None:
-    AppointmentStatusChange.objects.create(
-        appointment=appointment, from_status=from_status, to_status=appointment.status, changed_by=actor, reason=reason
-    )
+    status_change(appointment, from_status=from_status, actor=actor, reason=reason).save()
 
 
 # --- Single appointments -------------------------------------------------------------------------------
