@@ -7,5 +7,5 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # drf-spectacular finds schema extensions by their being imported.
-        from accounts import authentication, reauth  # noqa: F401  (schema extensions; the sudo-window receiver)
+        from accounts import authentication, reauth, signals  # noqa: F401  (schema extensions; receivers)
         from accounts.api import schema  # noqa: F401

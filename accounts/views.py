@@ -394,7 +394,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect("accounts:login")
         else:
-            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            auth_login(request, user, backend="accounts.backends.CachedPermissionsBackend")
             messages.success(request, "Welcome to Spectrum. Your password is set.")
             return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "accounts/invitation_accept.html", {"form": form, "invited": invitation.user})

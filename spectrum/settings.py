@@ -260,9 +260,10 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's own: the user and their permissions are read from the database on every request, so a
-    # deactivation or a role change counts from the next request, however it was made.
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend: the user is read from the database on every request, so a deactivation counts
+    # from the next request, however it was made; the permission set comes from the cache until a grant
+    # changes (accounts/backends.py).
+    "accounts.backends.CachedPermissionsBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"

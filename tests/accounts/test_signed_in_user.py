@@ -28,3 +28,43 @@ def test_a_role_change_made_in_sql_counts_on_the_next_request(client, nurse_user
 
     response = client.get("/patients/new/")
     assert response.status_code == 403
+
+
+def _permission_reads(queries) -> int:
+    return sum("auth_permission" in query["sql"] for query in queries)
+
+
+def test_the_permission_set_is_read_once_then_served_from_the_cache(client, nurse_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(nurse_user)
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/patients/").status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert client.get("/patients/").status_code == 200
+
+    assert _permission_reads(first.captured_queries) == 2  # the user's own and their role group's
+    assert _permission_reads(second.captured_queries) == 0
+
+
+def test_a_permission_taken_from_the_role_counts_on_the_next_request(client, nurse_user):
+    from django.contrib.auth.models import Group, Permission
+
+    client.force_login(nurse_user)
+    assert client.get("/patients/new/").status_code == 200  # the set is cached now
+
+    Group.objects.get(name=Role.NURSE).permissions.remove(Permission.objects.get(codename="add_patient"))
+
+    assert client.get("/patients/new/").status_code == 403
+
+
+def test_a_permission_given_to_the_user_counts_on_the_next_request(client, nurse_user):
+    from django.contrib.auth.models import Permission
+
+    client.force_login(nurse_user)
+    assert client.get("/audit/").status_code == 403
+
+    nurse_user.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+
+    assert client.get("/audit/").status_code == 200
