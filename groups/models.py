@@ -119,6 +119,16 @@ class GroupSession(TimeStampedModel):
         label = self.group.name if self.group is not None else self.service_type.code
         return f"{label} {self.date:%Y-%m-%d} {self.start_time:%H:%M}"
 
+    # The date it was read with (not a field): a move to another day changes that day's cached calendar too
+    # (scheduling.signals).
+    loaded_date: datetime.date | None = None
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance.loaded_date = instance.__dict__.get("date")  # None when the date was deferred
+        return instance
+
     def get_absolute_url(self) -> str:
         return reverse("groups:session-roster", kwargs={"pk": self.pk})
 

@@ -4,14 +4,14 @@ The day view's rows (50 per page, a status form with nine options each) and the 
 lists are read far more often than a day changes, so their rendered HTML is cached (Django's cache:
 Redis in production, locmem in tests) under a key made of:
 
-- the day and the day's **version**, which every write of an appointment on that day changes
-  (``Appointment`` save/delete through the signals in ``scheduling.signals``: services, series edits,
+- the day and the day's **version**, which every write of an appointment or a group session on that day
+  changes (save/delete through the signals in ``scheduling.signals``: services, series edits,
   closed days, the admin and the API all save; the group roster's bulk write calls ``days_changed``, bulk
   loaders ``forget_all``);
 - the **schedule version** (any appointment write on any day: the dashboard's "attendance to record"
   spans every past day);
 - the **rows version**, which changes when what a row shows of another record changes (a patient's name,
-  number or active flag, a service type, a clinician's name);
+  number or active flag, a service type, a clinician's name, a group's name, a closed day);
 - for the dashboard's authorization alerts, the **authorizations version** (an authorization written);
 - what the viewer's role decides (``row_variant``): whether they may mark statuses, whether they see
   deactivated patients' appointments; the page and the filters' ids; and the clinic minute for today
@@ -155,7 +155,9 @@ def clock_part(day: datetime.date, now: datetime.datetime | None = None) -> str:
 
 
 def row_variant(user: Actor) -> str:
-    """What the viewer's role decides about the rows: the status controls, deactivated patients' rows."""
+    """What the viewer's role decides about the rows: the status controls, deactivated patients' rows, the
+    group sessions' blocks."""
     can_mark = permissions.can_change_appointments(user)
     sees_inactive = permissions.can_view_inactive_patients(user)
-    return f"mark{int(can_mark)}-inactive{int(sees_inactive)}"
+    sees_groups = permissions.can_view_group_sessions(user)
+    return f"mark{int(can_mark)}-inactive{int(sees_inactive)}-groups{int(sees_groups)}"

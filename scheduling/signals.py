@@ -11,9 +11,10 @@ from django.dispatch import receiver
 
 from accounts.models import User
 from authorizations.models import Authorization
+from groups.models import Group, GroupSession
 from patients.models import Patient
 from scheduling import day_cache
-from scheduling.models import Appointment, ServiceType
+from scheduling.models import Appointment, ClosedDay, ServiceType
 
 # What a row shows of the records an appointment points to; saving other fields leaves the rows as they are.
 PATIENT_FIELDS = {"first_name", "last_name", "patient_number", "is_active"}
@@ -34,6 +35,28 @@ def appointment_saved(sender, instance: Appointment, **kwargs) -> None:
 @receiver(post_delete, sender=Appointment, dispatch_uid="scheduling.day_cache.appointment_deleted")
 def appointment_deleted(sender, instance: Appointment, **kwargs) -> None:
     day_cache.days_changed([instance.date, instance.loaded_date])
+
+
+@receiver(post_save, sender=GroupSession, dispatch_uid="scheduling.day_cache.group_session_saved")
+def group_session_saved(sender, instance: GroupSession, **kwargs) -> None:
+    # The day view shows each session as a block (time, label, attendee count, status).
+    day_cache.days_changed([instance.date, instance.loaded_date])
+    instance.loaded_date = instance.date
+
+
+@receiver(post_delete, sender=GroupSession, dispatch_uid="scheduling.day_cache.group_session_deleted")
+def group_session_deleted(sender, instance: GroupSession, **kwargs) -> None:
+    day_cache.days_changed([instance.date, instance.loaded_date])
+
+
+@receiver(post_save, sender=Group, dispatch_uid="scheduling.day_cache.group_saved")
+@receiver(post_delete, sender=Group, dispatch_uid="scheduling.day_cache.group_deleted")
+@receiver(post_save, sender=ClosedDay, dispatch_uid="scheduling.day_cache.closed_day_saved")
+@receiver(post_delete, sender=ClosedDay, dispatch_uid="scheduling.day_cache.closed_day_deleted")
+def shown_on_every_day_written(sender, **kwargs) -> None:
+    # A group's name and co-clinician show on (and filter) every day of its sessions; a closed day's notice
+    # shows on its day. Both are written rarely, so every day is rendered again.
+    day_cache.rows_changed()
 
 
 @receiver(post_save, sender=Patient, dispatch_uid="scheduling.day_cache.patient_saved")

@@ -157,7 +157,8 @@ def _page_number(raw: str | None) -> int:
 
 
 def _day_rows(request: ClinicRequest, filters: CalendarFilter, date: datetime.date, number: int) -> dict[str, Any]:
-    """One page of the day's rows, rendered, with the day's counts: from the cache while the day is unchanged.
+    """One page of the day's rows, rendered, with the day's counts, its group sessions' blocks and whether the
+    clinic is closed: from the cache while the day is unchanged.
 
     Keyed as ``scheduling.day_cache`` explains: the day and its versions, what the viewer's role decides,
     the page and the filters (ids), and the clinic clock's part. Rendered without the request, so no
@@ -202,11 +203,15 @@ def _render_day_rows(
     rows = list(paginator.get_page(number).object_list)
     _prepare_rows(rows)
     can_mark = permissions.can_change_appointments(request.user)
+    group_sessions = _group_blocks(request, filters, date, date)
     entry = {
         "count": count,
         "hidden": hidden,
         "ids": [appointment.pk for appointment in rows],
         "html": render_to_string("scheduling/_day_rows.html", {"appointments": rows, "can_mark": can_mark}),
+        "has_group_sessions": bool(group_sessions),
+        "group_sessions_html": render_to_string("scheduling/_group_blocks.html", {"group_sessions": group_sessions}),
+        "closed_reason": services.closed_days_between(date, date).get(date, ""),
     }
     return entry
 
@@ -223,11 +228,11 @@ def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
     paginator = Paginator(Appointment.objects.none(), DAY_PAGE_SIZE)
     paginator.count = day_rows["count"]
     page = paginator.get_page(request.GET.get("page"))
-    closed = services.closed_days_between(date, date).get(date)
     can_mark = permissions.can_change_appointments(request.user)
     context = {
         "date": date,
-        "group_sessions": _group_blocks(request, filters, date, date),
+        "has_group_sessions": day_rows["has_group_sessions"],
+        "group_sessions": day_rows["group_sessions_html"],  # a SafeString from the template engine, as the rows
         "has_rows": bool(day_rows["ids"]),
         "rows": day_rows["html"],  # a SafeString from the template engine (escaped there), kept so in the cache
         "status_form_ids": day_rows["ids"] if can_mark else [],
@@ -236,7 +241,7 @@ def calendar_day(request: ClinicRequest, day: str) -> HttpResponse:
         "previous": date - datetime.timedelta(days=1),
         "following": date + datetime.timedelta(days=1),
         "today": timezone.localdate(),
-        "closed_reason": closed,
+        "closed_reason": day_rows["closed_reason"],
         "can_mark": can_mark,
         **_filter_context(request, filters),
         **_booking_context(request, date),

@@ -228,3 +228,9 @@ def test_without_the_cache_the_day_view_and_dashboard_render_fresh_and_statuses_
     booked.refresh_from_db()
     assert booked.status == Status.CONFIRMED
     assert 'class="status-confirmed"' in row(page(staff, day), booked)
+
+
+def test_a_closed_day_without_appointments_shows_its_notice_in_the_next_day_view(staff, admin_user, day):
+    assert "Clinic closed" not in page(staff, day)  # the empty day is cached now
+    services.add_closed_day(date=day, reason="Snow", by=admin_user, cancel_appointments=True)
+    assert "Clinic closed: Snow" in page(staff, day)
