@@ -172,14 +172,17 @@ def is_over_booked(authorization: Authorization) -> bool:
     return authorization.units_used + authorization.units_scheduled > authorization.units_authorized
 
 
-def covering_many(patient_ids: list[int], *, service_type_id: int, day: datetime.date) -> QuerySet[Authorization]:
+def covering_many(
+    patient_ids: list[int], *, service_type_id: int, day: datetime.date, today: datetime.date | None = None
+) -> QuerySet[Authorization]:
     """The authorizations of ``patient_ids`` covering ``service_type_id`` on ``day``, with their usage
     (``with_usage``: a patient is over-booked when one of them has the status ``OVER_BOOKED``). One query
     whatever the number of patients: for rosters and lists that show units left and flag the over-booked."""
     return with_usage(
         Authorization.objects.filter(
             patient_id__in=patient_ids, service_types=service_type_id, start_date__lte=day, end_date__gte=day
-        )
+        ),
+        today=today,
     )
 
 

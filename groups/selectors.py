@@ -4,10 +4,12 @@ Each read takes a constant number of queries whatever the number of attendees or
 """
 
 import datetime
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from accounts import permissions
 from accounts.permissions import Actor
@@ -16,6 +18,7 @@ from authorizations import selectors as authorization_selectors
 from authorizations.models import Authorization
 from groups.models import Enrollment, Group, GroupSession
 from patients.models import Patient
+from scheduling import day_cache
 from scheduling.models import Appointment, clinic_now
 
 Status = Appointment.Status
@@ -115,21 +118,12 @@ def attendees_visible_to(user: Actor, session: GroupSession) -> QuerySet[Appoint
 
 def roster(user: Actor, session: GroupSession) -> Roster:
     """A session's attendees with their authorization units left for its service, and which of them are
-    over-booked (two queries whatever the number of attendees)."""
+    over-booked (one query for the attendees, and one for the units while no appointment, patient or
+    authorization has changed since the last read: ``authorization_units``)."""
     attendees = list(attendees_visible_to(user, session))
-    units: dict[int, Any] = {}  # patient id -> the authorization with its usage (``with_usage``)
-    over_booked: set[int] = set()
+    units: dict[int, AuthorizationUnits] = {}
     if attendees and permissions.can_view_authorizations(user):
-        # One read of the covering authorizations serves both columns: units left come from the first
-        # (by start), the flag from any of them (authorizations.selectors.covering_many: the rule the
-        # patient page and the dashboard use). A second query for the flag doubled the page's SQL cost.
-        covering = authorization_selectors.covering_many(
-            sorted({a.patient_id for a in attendees}), service_type_id=session.service_type_id, day=session.date
-        ).order_by("start_date", "id")
-        for authorization in covering:
-            units.setdefault(authorization.patient_id, authorization)
-            if authorization.status == Authorization.Status.OVER_BOOKED:  # type: ignore[attr-defined]
-                over_booked.add(authorization.patient_id)
+        units = authorization_units(sorted({a.patient_id for a in attendees}), session)
     result = Roster(session=session)
     for appointment in attendees:
         covering_one = units.get(appointment.patient_id)
@@ -137,14 +131,68 @@ def roster(user: Actor, session: GroupSession) -> Roster:
             RosterRow(
                 appointment=appointment,
                 patient=appointment.patient,
-                units_left=covering_one.units_remaining if covering_one else None,
+                units_left=covering_one.units_left if covering_one else None,
                 authorization_status=covering_one.status if covering_one else "",
-                is_over_booked=appointment.patient_id in over_booked,
+                is_over_booked=covering_one.is_over_booked if covering_one else False,
             )
         )
         if appointment.status in Appointment.ACTIVE_STATUSES:
             result.booked += 1
     return result
+
+
+@dataclass(frozen=True)
+class AuthorizationUnits:
+    """What the roster shows of a patient's authorization for the session's service."""
+
+    units_left: int
+    status: str
+    is_over_booked: bool
+
+
+def authorization_units(patient_ids: list[int], session: GroupSession) -> dict[int, AuthorizationUnits]:
+    """Per patient, the units left on the first authorization (by start) covering the session's service on its
+    date, and whether any covering one is over-booked (``authorizations.selectors.covering_many``, the rule
+    the patient page and the dashboard use).
+
+    Summing the units used and booked over years of appointments is the roster's costliest read (about half
+    its CPU at 25 attendees), and its answer changes only when an appointment, a patient or an authorization
+    is written, or the day turns: so it is kept in Django's cache under those versions
+    (``scheduling.day_cache.alert_versions``, as the dashboard's alerts are), today's date and the patients'
+    ids (no PHI).
+    """
+    today = timezone.localdate()
+    key = ":".join(
+        [
+            "groups:roster-units",
+            str(session.service_type_id),
+            session.date.isoformat(),
+            today.isoformat(),
+            *day_cache.alert_versions(),
+            hashlib.sha256(",".join(map(str, patient_ids)).encode()).hexdigest(),
+        ]
+    )
+
+    def read() -> dict[int, AuthorizationUnits]:
+        covering = authorization_selectors.covering_many(
+            patient_ids, service_type_id=session.service_type_id, day=session.date, today=today
+        ).order_by("start_date", "id")
+        first: dict[int, Authorization] = {}
+        over_booked: set[int] = set()
+        for authorization in covering:
+            first.setdefault(authorization.patient_id, authorization)
+            if authorization.status == Authorization.Status.OVER_BOOKED:  # type: ignore[attr-defined]
+                over_booked.add(authorization.patient_id)
+        return {
+            patient_id: AuthorizationUnits(
+                units_left=authorization.units_remaining,  # type: ignore[attr-defined]
+                status=authorization.status,  # type: ignore[attr-defined]
+                is_over_booked=patient_id in over_booked,
+            )
+            for patient_id, authorization in first.items()
+        }
+
+    return day_cache.cached(key, read)
 
 
 def week_days(week_start: datetime.date) -> list[datetime.date]:

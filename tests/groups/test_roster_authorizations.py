@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -59,13 +60,15 @@ def test_over_booked_check_costs_one_query_whatever_the_number_of_attendees(
         return len(queries)
 
     count()  # the user's permissions are read once
+    assert count() == 1  # the attendees; their units come from the cache until something they count changes
+    cache.clear()
     few = count()
     assert few == 2  # attendees; their covering authorizations with units and status (one read for both columns)
     for _ in range(6):
         patient = make_patient()
         services.add_attendee(actor=admin_user, session=today_session, patient=patient)
         authorize(patient, psr, 1)
-    assert count() == few
+    assert count() == few  # the bookings and authorizations changed the units: read again, still in one query
     assert sum(row.is_over_booked for row in selectors.roster(nurse_user, today_session).rows) == 7
 
 
@@ -77,3 +80,24 @@ def test_api_roster_flags_over_booked_attendees_as_the_page_does(api_client_for,
         "Alvarez": True, "Brown": False, "Cruz": False,
     }  # fmt: skip
     assert (rows["Alvarez"]["units_left"], rows["Brown"]["units_left"], rows["Cruz"]["units_left"]) == (100, 1000, None)
+
+
+def test_roster_units_follow_authorizations_written_since_the_last_visit(
+    client, nurse_user, today_session, enrolled, authorized, psr
+):
+    client.force_login(nurse_user)
+
+    def brown_row() -> str:
+        page = client.get(f"/group-sessions/{today_session.pk}/").content.decode()
+        return page.split("Brown", 1)[1].split("</div>", 1)[0]
+
+    assert "1000 units left" in brown_row()  # cached now
+    _, ben_authorization = authorized
+    ben_authorization.units_authorized = 200  # 240 booked: over-booked now
+    ben_authorization.save()
+    assert "Over-booked" in brown_row() and "200 units left" in brown_row()
+
+    cora = enrolled[2]
+    authorize(cora, psr, 500)
+    page = client.get(f"/group-sessions/{today_session.pk}/").content.decode()
+    assert "500 units left" in page.split("Cruz", 1)[1].split("</div>", 1)[0]
