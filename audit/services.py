@@ -146,12 +146,15 @@ def record_search(
     results_exact: bool = True,
     channel: str,
     page: int | None = None,
+    after: int | None = None,
+    before: int | None = None,
 ) -> AuditEvent:
     """Record one search or filtered listing of ``model``: the terms, the filters and how many matched.
 
     One entry per request (search-as-you-type writes one per request it sends). Anything shaped like an
     SSN in the terms is masked. ``results_exact`` is false when the count stopped at a limit (the list's
-    1,000+, the booking picker's 8).
+    1,000+, the booking picker's 8). Which page: its number past the first, or for a page read by keyset
+    (``spectrum.pagination``) the id of the row it starts after or ends before.
     """
     data: dict[str, Any] = {
         "channel": channel,
@@ -163,6 +166,10 @@ def record_search(
         data["results_exact"] = False
     if page and page > 1:
         data["page"] = page
+    if after:
+        data["after"] = after
+    if before:
+        data["before"] = before
     return record(event=events.model_event(model, events.SEARCHED), target_model=model, actor=actor, data=data)
 
 

@@ -15,6 +15,8 @@ from patients import selectors
 from patients.models import Patient, PatientListEntry
 from patients.validation import STATE_CHOICES
 from spectrum.filters import FilterForm, FilterSet
+from spectrum.pagination import Key
+from spectrum.validation import MAX_ID
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive"), ("all", "All")]
 # Every order the list offers, ascending and descending (``-``).
@@ -25,12 +27,25 @@ MAX_PAGE_SIZE = 200
 
 class PatientListForm(FilterForm):
     """The list's filters (added by django-filter) and its own parameters, parsed once per request: the order
-    (``sort`` on the page, ``ordering`` in the API) and the page size. A bad value is an error like a bad
-    filter's: shown on the page, a 400 in the API."""
+    (``sort`` on the page, ``ordering`` in the API), the page size, and the keyset cursor (``after`` or
+    ``before``: a patient's id, see ``spectrum.pagination``). A bad value is an error like a bad filter's: shown
+    on the page, a 400 in the API. Whether the cursor's patient is in the list is ``PatientFilter.is_valid``'s
+    check, as it needs the filtered list."""
 
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
     ordering = forms.ChoiceField(choices=SORT_CHOICES, required=False)
     page_size = forms.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False)
+    after = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    before = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("after") and cleaned.get("before"):
+            self.add_error("before", ValidationError("Page after one patient or before one, not both.", code="cursor"))
+        cursor = "after" if cleaned.get("after") else "before" if cleaned.get("before") else None
+        if cursor and self.data.get("page"):
+            self.add_error(cursor, ValidationError("Page by number or from a patient, not both.", code="cursor"))
+        return cleaned
 
 
 def _active_only(value: str) -> None:
@@ -62,6 +77,8 @@ class PatientFilter(FilterSet):
     # How many patients ``qs`` lists, counted up to ``selectors.COUNT_UP_TO`` and remembered in Django's cache
     # (``selectors.match_count``): set when ``qs`` is built; the pager shows it.
     matches: int | None = None
+    # The sort values (``order_keys``) of the patient ``after`` or ``before`` names, looked up by ``is_valid``.
+    anchor: dict[str, Any] | None = None
 
     class Meta:
         model = PatientListEntry
@@ -85,6 +102,32 @@ class PatientFilter(FilterSet):
         """The order asked for (``sort`` or ``ordering``), else the default; valid once the form is."""
         data = self.form.cleaned_data
         return data.get("sort") or data.get("ordering") or selectors.DEFAULT_SORT
+
+    @property
+    def order_keys(self) -> list[Key]:
+        """The columns ``qs`` is ordered by, for a keyset page; valid once the form is."""
+        return selectors.order_keys(self.ordering, search=self.search_text)
+
+    @property
+    def cursor(self) -> str | None:
+        """Which cursor the request pages by, ``"after"`` or ``"before"``, or None (by page number)."""
+        data = self.form.cleaned_data
+        return "after" if data.get("after") else "before" if data.get("before") else None
+
+    def is_valid(self) -> bool:
+        """The form's checks, then the cursor's: the patient ``after`` or ``before`` names must be in this very
+        list, the one the user sees with these filters. Any other id (hidden from this role, filtered out, or
+        no patient at all) gets one message, which does not tell whether such a patient exists."""
+        if not super().is_valid():
+            return False
+        if self.cursor and self.anchor is None:
+            pk = self.form.cleaned_data[self.cursor]
+            columns = [column for column, _ in self.order_keys]
+            self.anchor = self.qs.filter(pk=pk).values(*columns).first()
+            if self.anchor is None:
+                self.form.add_error(self.cursor, "That patient is not in this list. Start again from the first page.")
+                return False
+        return True
 
     @property
     def page_size(self) -> int | None:
@@ -137,7 +180,7 @@ class PatientFilter(FilterSet):
 
     def panel_fields(self) -> list[forms.BoundField]:
         """The filter panel's fields: those the role may use (the search box has its own place)."""
-        hidden = {"search", "sort", "ordering", "page_size", *self.refused_filters()}
+        hidden = {"search", "sort", "ordering", "page_size", "after", "before", *self.refused_filters()}
         return [field for field in self.form if field.name not in hidden]
 
     def has_filters(self) -> bool:

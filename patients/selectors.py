@@ -105,29 +105,39 @@ def patient_list(*, user: Any, filters: Any) -> QuerySet[PatientListEntry]:
     return filterset.qs
 
 
-def ordered(
-    entries: QuerySet[PatientListEntry], ordering: str, *, search: str, matches: int
-) -> QuerySet[PatientListEntry]:
-    """``entries`` (``matches`` of them, as ``match_count`` counts) in ``ordering``; a search for a patient
-    number lists the exact match first."""
+def order_keys(ordering: str, *, search: str) -> list[tuple[str, bool]]:
+    """The columns ``ordered`` sorts by in ``ordering``, each with whether it descends, ending with the key: what a
+    keyset page compares its anchor with (``spectrum.pagination.rows_after``). A search for a patient number
+    ranks the exact match first (``number_rank``, an annotation ``ordered`` adds)."""
     descending = ordering.startswith("-")
     if ordering.lstrip("-") not in SORTS:
         raise ValidationError({"ordering": [f"Sort by one of: {', '.join(SORTS)}."]})
-    columns: list[Any] = [f"-{column}" if descending else column for column in SORTS[ordering.lstrip("-")]]
-    number = search.strip().upper()
-    if _PATIENT_NUMBER_LIKE.match(number):
+    keys = [(column, descending) for column in SORTS[ordering.lstrip("-")]]
+    if _PATIENT_NUMBER_LIKE.match(search.strip()):
+        keys.insert(0, ("number_rank", False))
+    return keys
+
+
+def ordered(
+    entries: QuerySet[PatientListEntry], ordering: str, *, search: str, matches: int
+) -> QuerySet[PatientListEntry]:
+    """``entries`` (``matches`` of them, as ``match_count`` counts) in ``ordering`` (``order_keys``); a search for a
+    patient number lists the exact match first."""
+    keys = order_keys(ordering, search=search)
+    columns: list[Any] = [f"-{column}" if descending else column for column, descending in keys]
+    if keys[0][0] == "number_rank":
         # Only for number-like text: such a search matches few patients, so sorting them all is cheap, where
         # a name's would have to sort every match instead of walking the name order.
+        number = search.strip().upper()
         entries = entries.annotate(number_rank=Case(When(patient_number=number, then=Value(0)), default=Value(1)))
-        columns.insert(0, "number_rank")
     elif search and ordering.lstrip("-") in ("last_name", "first_name") and matches <= SORT_MATCHES_UP_TO:
         # Few matches: read them through the trigram index and sort them. Ordered by the name index's own
         # columns, PostgreSQL may walk that index instead, testing entry after entry until it has a page:
         # right for a common term, but a name's matches lie together far along the order ("rodriguez":
-        # 75,000 entries walked at 100,000 patients). Lower() of the lower-case keys is the same order,
-        # and one the index cannot serve.
+        # 75,000 entries walked at 100,000 patients). Lower() of the lower-case keys is the same order
+        # (and the one a keyset page compares with, on the columns themselves), and one the index cannot serve.
         columns = [Lower(column[1:]).desc() if column.startswith("-") else Lower(column) for column in columns[:-1]]
-        columns.append(f"{'-' if descending else ''}patient_id")
+        columns.append(f"{'-' if keys[-1][1] else ''}patient_id")
     return entries.order_by(*columns)
 
 

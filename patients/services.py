@@ -145,7 +145,9 @@ def record_patient_search(
     results: int,
     results_exact: bool,
     channel: str,
-    page: int = 1,
+    page: int | None = 1,
+    after: int | None = None,
+    before: int | None = None,
     search_param: str = "search",
     filter_names: Iterable[str] | None = None,
 ) -> None:
@@ -154,7 +156,8 @@ def record_patient_search(
     A plain listing (no search text, no filter) is recorded too, with no terms: it discloses a list of
     patients as much as a search does (issue #14: every such response writes its entry). ``params`` are the
     request's query parameters; the search text is ``search_param`` and the filters are ``filter_names``
-    (by default ``PatientFilter``'s, which the page and the API share; the admin passes its own).
+    (by default ``PatientFilter``'s, which the page and the API share; the admin passes its own). A page read
+    by cursor has no number (``page`` None) and records its ``after`` or ``before`` id instead.
     """
     if filter_names is None:
         filter_names = [name for name in PatientFilter.base_filters if name != "search"]
@@ -169,4 +172,6 @@ def record_patient_search(
         results_exact=results_exact,
         channel=channel,
         page=page,
+        after=after,
+        before=before,
     )

@@ -59,10 +59,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     page, suggestions = None, []
     if valid:
         paginator = KeysFirstPaginator(filterset.qs, page_size, known_count=filterset.matches)
-        try:
-            page = paginator.page(request.GET.get("page") or 1)
-        except (EmptyPage, PageNotAnInteger):
-            page = paginator.page(1)
+        if filterset.anchor is not None:  # a "Next" or "Previous" link of a list counted "1,000+"
+            page = paginator.keyset_page(filterset.order_keys, filterset.anchor, backwards=filterset.cursor == "before")
+        else:
+            try:
+                page = paginator.page(request.GET.get("page") or 1)
+            except (EmptyPage, PageNotAnInteger):
+                page = paginator.page(1)
         for entry in page.object_list:
             entry.matched_on = selectors.matched_on(entry, search)
         if search and page.number == 1 and paginator.count < selectors.DID_YOU_MEAN_BELOW:
@@ -75,6 +78,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             results_exact=paginator.count_is_exact,
             channel="page",
             page=page.number,
+            after=filterset.form.cleaned_data.get("after"),
+            before=filterset.form.cleaned_data.get("before"),
         )
     context = {
         "filterset": filterset,

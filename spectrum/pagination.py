@@ -15,15 +15,42 @@ Page numbers are parsed like any other query parameter, by a form field (``page_
 ``str.isdigit()`` but not ``int()``, and ``99999999999999999999`` became an OFFSET beyond the database's
 integers (a 500). The count is only counted up to a limit, so paging goes on past it: the bound on page
 numbers is a setting (``MAX_PAGE_NUMBER``), not the count.
+
+Keyset paging (``keyset_page``): past the counted total a page number is a deep OFFSET, which reads and throws
+away every row before the page. A list that knows its order (``Key``: the columns it sorts by, ending with the
+primary key, so the order is total) can page from a row instead: "the rows after row 123" (or before it), read
+with a plain ``WHERE (a > x) OR (a = x AND b > y) …`` that an index on the order serves, at the same cost on the
+first page and the ten-thousandth. The cursor in the URL is the **id of a row** (``after=<id of the last row
+shown>``, ``before=<id of the first>``), never its sort values: DRF's ``CursorPagination`` puts the last row's
+sort value in the link, and on the patient list that is a last name, PHI in every access log. The list looks
+the row's sort values up itself, in the same filtered queryset the user sees, so an id they may not see (or one
+the filters exclude) finds nothing and is refused like any bad parameter.
+
+Where the pager uses which: **page numbers while the count is exact** (every page is then within the count, and
+"Page 3 of 7" means something), **cursors once the count stopped at its limit** ("1,000+": the "Next" and
+"Previous" links of such a list, on pages and in the API's ``next``/``previous``, carry ``after``/``before``),
+and cursors on from any page reached by a cursor (it has no number). A page number typed or bookmarked still
+works as before, up to ``MAX_PAGE_NUMBER``. "Previous" reads backwards from the first row shown (the order
+reversed, one row more than a page to know whether there is more) and shows the rows in the list's order.
+
+The sort columns must not be NULL: ``NULL`` sorts first on SQLite and last on PostgreSQL, and ``a > NULL`` is
+never true, so a NULL would need its own clause per database. ``rows_after`` refuses a NULL sort value instead
+of answering a wrong page.
 """
 
 import math
-from functools import cached_property
+from collections.abc import Mapping, Sequence
+from functools import cached_property, reduce
+from operator import or_
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import Q
+
+# A column (or annotation) a list is ordered by, and whether it descends.
+Key = tuple[str, bool]
 
 
 def page_number(value: Any) -> int:
@@ -37,11 +64,57 @@ def page_number(value: Any) -> int:
         raise PageNotAnInteger("That page number is not a whole number.") from None
 
 
+def rows_after(keys: Sequence[Key], anchor: Mapping[str, Any], *, backwards: bool = False) -> Q:
+    """The condition "strictly after ``anchor`` in the order ``keys``" (before it when ``backwards``).
+
+    ``anchor`` maps each key's column to the anchor row's value. For keys ``a, b, pk`` ascending:
+    ``a >= x AND (a > x OR (a = x AND b > y) OR (a = x AND b = y AND pk > z))``; the leading ``a >= x`` is
+    implied by the rest and lets the database start its index range at the anchor.
+    """
+    clauses = []
+    for index, (column, descending) in enumerate(keys):
+        if anchor[column] is None:
+            raise ValueError(f"Keyset paging needs sort values that are not NULL ({column}).")
+        lookup = "lt" if descending != backwards else "gt"
+        clause = Q(**{f"{column}__{lookup}": anchor[column]})
+        for earlier, _ in keys[:index]:
+            clause &= Q(**{earlier: anchor[earlier]})
+        clauses.append(clause)
+    first, descending = keys[0]
+    return Q(**{f"{first}__{'lte' if descending != backwards else 'gte'}": anchor[first]}) & reduce(or_, clauses)
+
+
 class LargeTablePage(Page):
+    """A page that knows whether more rows follow (``has_more``) without a count. A keyset page has no number
+    (``number`` is None) and knows whether rows come before it (``has_less``)."""
+
     has_more = False
+    has_less = False
 
     def has_next(self) -> bool:
         return self.has_more
+
+    def has_previous(self) -> bool:
+        return self.has_less if self.number is None else super().has_previous()
+
+    @property
+    def links_by_cursor(self) -> bool:
+        """Whether "Next" and "Previous" carry row ids rather than page numbers (see the module's docstring)."""
+        return self.number is None or not self.paginator.count_is_exact
+
+    @property
+    def next_after(self) -> int | None:
+        """The ``after`` of the "Next" link, when it links by cursor: the id of the last row shown."""
+        if not (self.links_by_cursor and self.has_next() and self.object_list):
+            return None
+        return self.object_list[-1].pk
+
+    @property
+    def previous_before(self) -> int | None:
+        """The ``before`` of the "Previous" link, when it links by cursor: the id of the first row shown."""
+        if not (self.links_by_cursor and self.has_previous() and self.object_list):
+            return None
+        return self.object_list[0].pk
 
 
 class LargeTablePaginator(Paginator):
@@ -89,6 +162,27 @@ class LargeTablePaginator(Paginator):
             raise EmptyPage("That page contains no results.")
         return self._page(rows, number)
 
+    def keyset_page(self, keys: Sequence[Key], anchor: Mapping[str, Any], *, backwards: bool = False) -> LargeTablePage:
+        """The page of rows right after ``anchor`` (right before it when ``backwards``) in the order ``keys``,
+        which must be ``object_list``'s order. ``anchor`` holds the anchor row's values of ``keys``, looked up
+        by the caller in the same queryset (so that a row the user may not see is refused there). No OFFSET:
+        the same two reads (the anchor's values, the page) however deep the page is."""
+        rows = self._keyset_rows(rows_after(keys, anchor, backwards=backwards), backwards=backwards)
+        beyond = len(rows) > self.per_page  # the extra row, farthest from the anchor, was found
+        if backwards:
+            page = LargeTablePage(rows[1:] if beyond else rows, None, self)
+            page.has_less, page.has_more = beyond, True  # the anchor itself comes after the page
+        else:
+            page = LargeTablePage(rows[: self.per_page], None, self)
+            page.has_less, page.has_more = True, beyond  # the anchor itself comes before the page
+        return page
+
+    def _keyset_rows(self, condition: Q, *, backwards: bool) -> list:
+        """Up to a page and one row meeting ``condition``, nearest the anchor first read, in the list's order."""
+        if backwards:
+            return list(self.object_list.filter(condition).reverse()[: self.per_page + 1])[::-1]
+        return list(self.object_list.filter(condition)[: self.per_page + 1])
+
     def _page(self, rows: list, number: int) -> LargeTablePage:
         page = LargeTablePage(rows[: self.per_page], number, self)
         page.has_more = len(rows) > self.per_page
@@ -106,3 +200,9 @@ class KeysFirstPaginator(LargeTablePaginator):
         if not rows and number > 1:
             raise EmptyPage("That page contains no results.")
         return self._page(rows, number)
+
+    def _keyset_rows(self, condition: Q, *, backwards: bool) -> list:
+        # The keys are read nearest the anchor first; the rows come back in the list's own order.
+        keys = self.object_list.filter(condition)
+        keys = (keys.reverse() if backwards else keys).values("pk")[: self.per_page + 1]
+        return list(self.object_list.filter(pk__in=keys))

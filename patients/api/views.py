@@ -6,6 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.permissions import PatientPermissions
 from accounts.reauth import require_recent_authentication
@@ -18,13 +19,44 @@ from spectrum.pagination import KeysFirstPaginator
 
 class PatientPagination(PageNumberPagination):
     """Counts stop at 1,000 (see spectrum.pagination); a search that finds few patients adds
-    ``did_you_mean``: patients with a name close to the search's words, marked apart from the results."""
+    ``did_you_mean``: patients with a name close to the search's words, marked apart from the results.
+
+    Past a capped count (and from any page read by cursor) ``next`` and ``previous`` carry ``after`` or
+    ``before``, a patient's id, instead of a page number: keyset pages, as cheap at any depth."""
 
     known_count: int | None = None  # set by the view from its FilterSet (a count kept in Django's cache)
+    filterset: PatientFilter | None = None  # set by the view: its cursor, order and anchor row
 
     def django_paginator_class(self, queryset, page_size: int) -> KeysFirstPaginator:
         # DRF builds the Django paginator by calling this attribute with (queryset, page_size).
         return KeysFirstPaginator(queryset, page_size, known_count=self.known_count)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        filterset = self.filterset
+        if filterset is None or filterset.anchor is None:
+            return super().paginate_queryset(queryset, request, view)
+        self.request = request
+        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        self.page = paginator.keyset_page(
+            filterset.order_keys, filterset.anchor, backwards=filterset.cursor == "before"
+        )
+        return list(self.page)
+
+    def get_next_link(self) -> str | None:
+        if (after := self.page.next_after) is None:
+            return super().get_next_link() if not self.page.links_by_cursor else None
+        return self._cursor_link("after", after)
+
+    def get_previous_link(self) -> str | None:
+        if (before := self.page.previous_before) is None:
+            return super().get_previous_link() if not self.page.links_by_cursor else None
+        return self._cursor_link("before", before)
+
+    def _cursor_link(self, name: str, pk: int) -> str:
+        url = self.request.build_absolute_uri()
+        for other in ("page", "after", "before"):
+            url = remove_query_param(url, other)
+        return replace_query_param(url, name, pk)
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         paginated = super().get_paginated_response_schema(schema)
@@ -44,6 +76,17 @@ def _truthy(value: object) -> bool:
                 OpenApiTypes.STR,
                 description="last_name (default), first_name, "
                 "patient_number, date_of_birth, city, created_at; prefix - for descending",
+            ),
+            OpenApiParameter(
+                "after",
+                OpenApiTypes.INT,
+                description="A patient's id: the page of this list right after that patient (as `next` links "
+                "once the count is capped at 1,000); not with `page` or `before`",
+            ),
+            OpenApiParameter(
+                "before",
+                OpenApiTypes.INT,
+                description="A patient's id: the page of this list right before that patient (as `previous` links)",
             ),
         ]
     ),
@@ -87,6 +130,7 @@ class PatientViewSet(viewsets.ModelViewSet):
         search = filterset.search_text
         entries = filterset.qs
         self.paginator.known_count = filterset.matches
+        self.paginator.filterset = filterset
         listed = self.paginate_queryset(entries)
         for entry in listed:
             entry.matched_on = selectors.matched_on(entry, search)
@@ -104,6 +148,8 @@ class PatientViewSet(viewsets.ModelViewSet):
             results_exact=paginator.count_is_exact,
             channel="api",
             page=self.paginator.page.number,
+            after=filterset.form.cleaned_data.get("after"),
+            before=filterset.form.cleaned_data.get("before"),
         )
         return response
 
