@@ -13,6 +13,7 @@ Redis in production, locmem in tests) under a key made of:
 - the **rows version**, which changes when what a row shows of another record changes (a patient's name,
   number or active flag, a service type, a clinician's name, a group's name, a closed day);
 - for the dashboard's authorization alerts, the **authorizations version** (an authorization written);
+- for the calendar's filter form, the **choices version** (a clinician or a service written);
 - what the viewer's role decides (``row_variant``): whether they may mark statuses, whether they see
   deactivated patients' appointments; the page and the filters' ids; and the clinic minute for today
   (whether an appointment has started decides its status options; a past day has started entirely, a
@@ -48,6 +49,7 @@ T = TypeVar("T")
 SCHEDULE_VERSION = "scheduling:schedule-version"
 ROWS_VERSION = "scheduling:rows-version"
 AUTHORIZATIONS_VERSION = "scheduling:authorizations-version"
+CHOICES_VERSION = "scheduling:choices-version"
 # A day's rows outlive no write (their version changes); this bounds how long unused ones stay, and how long a
 # fragment outlives a write whose version bump was lost to a cache outage.
 FRAGMENT_SECONDS = 10 * 60
@@ -96,6 +98,11 @@ def day_versions(day: datetime.date) -> list[str]:
     return _versions([_day_key(day), ROWS_VERSION])
 
 
+def choices_version() -> str:
+    """What the calendar's filter form depends on: its choices (clinicians, services)."""
+    return _versions([CHOICES_VERSION])[0]
+
+
 def schedule_versions() -> list[str]:
     """What the dashboard's cached appointment lists depend on: [schedule, rows] versions."""
     return _versions([SCHEDULE_VERSION, ROWS_VERSION])
@@ -134,6 +141,11 @@ def rows_changed() -> None:
     _bump_now_and_on_commit([ROWS_VERSION])
 
 
+def choices_changed() -> None:
+    """A clinician or a service was written: what rows show of them, and the filter form's choices."""
+    _bump_now_and_on_commit([ROWS_VERSION, CHOICES_VERSION])
+
+
 def authorizations_changed() -> None:
     """An authorization (or the services it covers) was written: the dashboard's alerts are read again."""
     _bump_now_and_on_commit([AUTHORIZATIONS_VERSION])
@@ -141,7 +153,7 @@ def authorizations_changed() -> None:
 
 def forget_all() -> None:
     """After bulk writes that bypass ``save()`` (demo and benchmark loaders): every fragment is stale."""
-    _bump_now_and_on_commit([ROWS_VERSION, SCHEDULE_VERSION, AUTHORIZATIONS_VERSION])
+    _bump_now_and_on_commit([ROWS_VERSION, SCHEDULE_VERSION, AUTHORIZATIONS_VERSION, CHOICES_VERSION])
 
 
 def clock_part(day: datetime.date, now: datetime.datetime | None = None) -> str:

@@ -18,7 +18,8 @@ from scheduling.models import Appointment, ClosedDay, ServiceType
 
 # What a row shows of the records an appointment points to; saving other fields leaves the rows as they are.
 PATIENT_FIELDS = {"first_name", "last_name", "patient_number", "is_active"}
-CLINICIAN_FIELDS = {"full_name", "email"}
+# A clinician's name shows on rows; their role and active flag decide whether the filter form lists them.
+CLINICIAN_FIELDS = {"full_name", "email", "role", "is_active"}
 
 
 def _touches(update_fields, shown: set[str]) -> bool:
@@ -70,13 +71,13 @@ def patient_written(sender, instance: Patient, update_fields=None, **kwargs) -> 
 def user_saved(sender, instance: User, update_fields=None, **kwargs) -> None:
     # Signing in saves last_login alone (update_fields): that leaves the rows alone.
     if _touches(update_fields, CLINICIAN_FIELDS):
-        day_cache.rows_changed()
+        day_cache.choices_changed()
 
 
 @receiver(post_save, sender=ServiceType, dispatch_uid="scheduling.day_cache.service_type_saved")
 @receiver(post_delete, sender=ServiceType, dispatch_uid="scheduling.day_cache.service_type_deleted")
 def service_type_written(sender, instance: ServiceType, **kwargs) -> None:
-    day_cache.rows_changed()
+    day_cache.choices_changed()
 
 
 @receiver(post_save, sender=Authorization, dispatch_uid="scheduling.day_cache.authorization_saved")

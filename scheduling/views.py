@@ -81,15 +81,29 @@ def _filtered(filterset: CalendarFilter, appointments):
     return filterset.filter_queryset(appointments) if filterset.is_valid() else appointments.none()
 
 
-def _filter_context(request: ClinicRequest, filterset: CalendarFilter) -> dict[str, Any]:
+def _filter_context(
+    request: ClinicRequest, filterset: CalendarFilter, *, extra: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """The filter form, rendered (with ``extra`` as a hidden field, e.g. the month shown), and the filters as a
+    query string for links. The form's choices (clinicians, services) change only with the choices version
+    (``scheduling.day_cache``), so the rendered form is cached under it and the chosen ids."""
     data = filterset.form.cleaned_data if filterset.is_valid() else {}
-    return {
-        "clinician_choices": selectors.clinicians(),
-        "service_type_choices": ServiceType.objects.order_by("code"),
-        "selected_clinician": data.get("clinician"),
-        "selected_service_type": data.get("service_type"),
-        "filter_query": urlencode({key: data[key].pk for key in ("clinician", "service_type") if data.get(key)}),
-    }
+    chosen = {key: data[key].pk for key in ("clinician", "service_type") if data.get(key)}
+    parts = [f"{name}={pk}" for name, pk in chosen.items()] + list(extra or ())
+    key = ":".join(["scheduling:filter-panel", day_cache.choices_version(), *parts])
+
+    def render_panel() -> str:
+        context = {
+            "clinician_choices": selectors.clinicians(),
+            "service_type_choices": ServiceType.objects.order_by("code"),
+            "selected_clinician": data.get("clinician"),
+            "selected_service_type": data.get("service_type"),
+            "extra_name": extra[0] if extra else "",
+            "extra_value": extra[1] if extra else "",
+        }
+        return render_to_string("scheduling/_calendar_filters.html", context)
+
+    return {"filter_panel": day_cache.cached(key, render_panel), "filter_query": urlencode(chosen)}
 
 
 def _status(filterset: CalendarFilter, request: ClinicRequest) -> int:
@@ -120,7 +134,7 @@ def calendar_month(request: ClinicRequest) -> HttpResponse:
         "following": following,
         "month_total": sum(day["total"] for day in days),
         "can_manage_closed_days": permissions.can_manage_closed_days(request.user),
-        **_filter_context(request, filters),
+        **_filter_context(request, filters, extra=("month", f"{month:%Y-%m}")),
         **_booking_context(request, today if (today.year, today.month) == (month.year, month.month) else month),
     }
     return render(request, "scheduling/calendar_month.html", context, status=_status(filters, request))

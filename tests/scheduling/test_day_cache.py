@@ -234,3 +234,22 @@ def test_a_closed_day_without_appointments_shows_its_notice_in_the_next_day_view
     assert "Clinic closed" not in page(staff, day)  # the empty day is cached now
     services.add_closed_day(date=day, reason="Snow", by=admin_user, cancel_appointments=True)
     assert "Clinic closed: Snow" in page(staff, day)
+
+
+def test_the_filter_forms_choices_follow_new_clinicians_and_renamed_services(staff, day):
+    assert "Nadia Newhire" not in page(staff, day)  # the filter form is cached now
+    UserFactory(role=Role.NURSE, full_name="Nadia Newhire")
+    service = ServiceType.objects.get(code="IND")
+    service.name = "Individual therapy (60)"
+    service.save()
+    html = page(staff, day)
+    assert ">Nadia Newhire</option>" in html and "IND – Individual therapy (60)</option>" in html
+
+
+def test_the_filter_form_keeps_the_chosen_clinician_in_the_month_and_the_day(staff, day):
+    clinician = UserFactory(role=Role.NURSE, full_name="Carla Chosen")
+    html = staff.get("/calendar/", {"month": f"{day:%Y-%m}", "clinician": clinician.pk}).content.decode()
+    assert f'<option value="{clinician.pk}" selected>Carla Chosen</option>' in html
+    assert f'name="month" value="{day:%Y-%m}"' in html
+    html = staff.get(f"/calendar/{day}/", {"clinician": clinician.pk}).content.decode()
+    assert f'<option value="{clinician.pk}" selected>Carla Chosen</option>' in html and 'name="month"' not in html
