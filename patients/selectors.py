@@ -141,6 +141,12 @@ def ordered(
     return entries.order_by(*columns)
 
 
+def list_version() -> str:
+    """The list's version in Django's cache, which every write of a list entry changes (``save_for``): what a
+    cached count or page of the list is keyed by. Raises the cache's errors while it is down."""
+    return str(cache.get_or_set(LIST_VERSION_CACHE_KEY, time.time_ns, None))
+
+
 def match_count(entries: QuerySet[PatientListEntry], scope: str | None) -> int:
     """How many ``entries`` there are, counted up to ``COUNT_UP_TO`` (one more means "more than that").
 
@@ -158,8 +164,7 @@ def match_count(entries: QuerySet[PatientListEntry], scope: str | None) -> int:
     if scope is None:
         return count()
     try:
-        version = cache.get_or_set(LIST_VERSION_CACHE_KEY, time.time_ns, None)
-        key = f"patients:match-count:{version}:{hashlib.sha256(scope.encode()).hexdigest()}"
+        key = f"patients:match-count:{list_version()}:{hashlib.sha256(scope.encode()).hexdigest()}"
         return cache.get_or_set(key, count, MATCH_COUNT_SECONDS)
     except CACHE_ERRORS:  # the cache is down: count every time
         return count()

@@ -1,4 +1,5 @@
 import datetime
+import hashlib
 from typing import Any
 
 from django.contrib import messages
@@ -8,6 +9,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import push_url
@@ -56,36 +58,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     sort = filterset.ordering if valid else selectors.DEFAULT_SORT
     page_size = (filterset.page_size if valid else None) or PAGE_SIZES[0]
     search = filterset.search_text if valid else request.GET.get("search", "")
-    page, suggestions = None, []
-    if valid:
-        paginator = KeysFirstPaginator(filterset.qs, page_size, known_count=filterset.matches)
-        if filterset.anchor is not None:  # a "Next" or "Previous" link of a list counted "1,000+"
-            page = paginator.keyset_page(filterset.order_keys, filterset.anchor, backwards=filterset.cursor == "before")
-        else:
-            try:
-                page = paginator.page(request.GET.get("page") or 1)
-            except (EmptyPage, PageNotAnInteger):
-                page = paginator.page(1)
-        for entry in page.object_list:
-            entry.matched_on = selectors.matched_on(entry, search)
-        if search and page.number == 1 and paginator.count < selectors.DID_YOU_MEAN_BELOW:
-            listed = [entry.pk for entry in page.object_list]
-            suggestions = selectors.did_you_mean(user=request.user, text=search, exclude=listed)
-        services.record_patient_search(
-            actor=request.user,
-            params=request.GET,
-            results=paginator.count,
-            results_exact=paginator.count_is_exact,
-            channel="page",
-            page=page.number,
-            after=filterset.form.cleaned_data.get("after"),
-            before=filterset.form.cleaned_data.get("before"),
-        )
     context = {
         "filterset": filterset,
         "errors": {} if valid else filterset.errors,
-        "page": page,
-        "suggestions": suggestions,
+        "page": None,
+        "suggestions": [],
         "columns": sort_columns(sort),
         "sort": sort,
         "page_size": page_size,
@@ -94,14 +71,78 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "has_filters": filterset.has_filters(),
         "can_add": permissions.can_add_patient(request.user),
     }
+    if valid:
+        results = _results(request, filterset, context)
+        services.record_patient_search(
+            actor=request.user,
+            params=request.GET,
+            results=results["count"],
+            results_exact=results["count_is_exact"],
+            channel="page",
+            page=results["number"],
+            after=filterset.form.cleaned_data.get("after"),
+            before=filterset.form.cleaned_data.get("before"),
+        )
+        context["results"] = results["html"]
+    else:
+        context["results"] = render_to_string("patients/_patient_results.html", context, request=request)
     if not request.htmx:
         context["filter_panel"] = filter_panel(request, context)
         return render(request, "patients/patient_list.html", context)
-    response = render(request, "patients/_patient_results.html", context)
+    response = HttpResponse(context["results"])
     # The address bar gets a short, bookmarkable URL: only the parameters that differ from the defaults.
     defaults = {"sort": selectors.DEFAULT_SORT, "page_size": "25", "page": "1"}
     kept = [(key, value) for key, value in request.GET.items() if value and defaults.get(key) != value]
     return push_url(response, f"{request.path}?{urlencode(kept)}" if kept else request.path)
+
+
+def _results(request: HttpRequest, filterset: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """One page of the list, rendered (rows, count, pager, "Did you mean"), with what its audit entry records.
+
+    Search-as-you-type asks the same terms again and again, and the rows are most of a search's time (the
+    query, then 25 rows through the template engine). What a page shows depends only on the list entries,
+    the query, today (ages) and what the role decides, so it is kept in Django's cache under the list's
+    version, which every write of a list entry changes (``PatientListEntry.save_for``, as the match count),
+    today's date, the role's flags and a hash of the query (no PHI in the key). The audit entry is written
+    for every request, cached or not. Rendered every time while the cache is down.
+    """
+    user = request.user
+    role = "-".join(
+        str(int(flag))
+        for flag in (
+            filterset.can_see_clinical, filterset.can_see_inactive, permissions.can_export_data(user),
+            context["can_add"],
+        )
+    )  # fmt: skip
+    query = hashlib.sha256(urlencode(sorted(request.GET.lists()), doseq=True).encode()).hexdigest()
+
+    def render_results() -> dict[str, Any]:
+        paginator = KeysFirstPaginator(filterset.qs, context["page_size"], known_count=filterset.matches)
+        if filterset.anchor is not None:  # a "Next" or "Previous" link of a list counted "1,000+"
+            page = paginator.keyset_page(filterset.order_keys, filterset.anchor, backwards=filterset.cursor == "before")
+        else:
+            try:
+                page = paginator.page(request.GET.get("page") or 1)
+            except (EmptyPage, PageNotAnInteger):
+                page = paginator.page(1)
+        search = context["search"]
+        for entry in page.object_list:
+            entry.matched_on = selectors.matched_on(entry, search)
+        suggestions = []
+        if search and page.number == 1 and paginator.count < selectors.DID_YOU_MEAN_BELOW:
+            listed = [entry.pk for entry in page.object_list]
+            suggestions = selectors.did_you_mean(user=user, text=search, exclude=listed)
+        html = render_to_string(
+            "patients/_patient_results.html", {**context, "page": page, "suggestions": suggestions}, request=request
+        )
+        return {"html": html, "count": paginator.count, "count_is_exact": paginator.count_is_exact,
+                "number": page.number}  # fmt: skip
+
+    try:
+        key = f"patients:results:{selectors.list_version()}:{timezone.localdate()}:{role}:{query}"
+        return cache.get_or_set(key, render_results, selectors.MATCH_COUNT_SECONDS)
+    except CACHE_ERRORS:
+        return render_results()
 
 
 def filter_panel(request: HttpRequest, context: dict) -> str:
