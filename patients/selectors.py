@@ -8,9 +8,10 @@ same code on SQLite and PostgreSQL.
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from django.core.cache import cache
@@ -32,6 +33,8 @@ from patients.models import (
 )
 from patients.validation import digits
 from spectrum.outages import CACHE_ERRORS
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from patients.filters import PatientFilter
@@ -145,6 +148,19 @@ def list_version() -> str:
     """The list's version in Django's cache, which every write of a list entry changes (``save_for``): what a
     cached count or page of the list is keyed by. Raises the cache's errors while it is down."""
     return str(cache.get_or_set(LIST_VERSION_CACHE_KEY, time.time_ns, None))
+
+
+def cached_list_page(scope: str, build: Callable[[], T]) -> T:
+    """A page of the list as ``build()`` makes it (rendered rows, or the API's data), kept in Django's cache under
+    ``scope`` (what the page depends on besides the entries: the query, what the role may see, today; hashed,
+    as it holds the search text) and the list's version, so any list-entry write shows at once. Search-as-you-
+    type asks the same terms again and again; a page's query and rows are most of a search's time. Built every
+    time while the cache is down."""
+    try:
+        key = f"patients:list-page:{list_version()}:{hashlib.sha256(scope.encode()).hexdigest()}"
+        return cache.get_or_set(key, build, MATCH_COUNT_SECONDS)
+    except CACHE_ERRORS:
+        return build()
 
 
 def match_count(entries: QuerySet[PatientListEntry], scope: str | None) -> int:

@@ -1,5 +1,4 @@
 import datetime
-import hashlib
 from typing import Any
 
 from django.contrib import messages
@@ -97,24 +96,20 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 
 def _results(request: HttpRequest, filterset: Any, context: dict[str, Any]) -> dict[str, Any]:
-    """One page of the list, rendered (rows, count, pager, "Did you mean"), with what its audit entry records.
-
-    Search-as-you-type asks the same terms again and again, and the rows are most of a search's time (the
-    query, then 25 rows through the template engine). What a page shows depends only on the list entries,
-    the query, today (ages) and what the role decides, so it is kept in Django's cache under the list's
-    version, which every write of a list entry changes (``PatientListEntry.save_for``, as the match count),
-    today's date, the role's flags and a hash of the query (no PHI in the key). The audit entry is written
-    for every request, cached or not. Rendered every time while the cache is down.
-    """
+    """One page of the list, rendered (rows, count, pager, "Did you mean"), with what its audit entry records:
+    from the cache until a list entry is written (``selectors.cached_list_page``). The audit entry is written
+    for every request, cached or not."""
     user = request.user
-    role = "-".join(
-        str(int(flag))
-        for flag in (
-            filterset.can_see_clinical, filterset.can_see_inactive, permissions.can_export_data(user),
-            context["can_add"],
-        )
-    )  # fmt: skip
-    query = hashlib.sha256(urlencode(sorted(request.GET.lists()), doseq=True).encode()).hexdigest()
+    # What the role decides about the page (deactivated patients, clinical filters, export links, the
+    # register link), the query as asked, and today (ages).
+    flags = (
+        filterset.can_see_clinical,
+        filterset.can_see_inactive,
+        permissions.can_export_data(user),
+        context["can_add"],
+    )
+    query = urlencode(sorted(request.GET.lists()), doseq=True)
+    scope = f"page:{''.join(str(int(flag)) for flag in flags)}:{timezone.localdate()}:{query}"
 
     def render_results() -> dict[str, Any]:
         paginator = KeysFirstPaginator(filterset.qs, context["page_size"], known_count=filterset.matches)
@@ -138,11 +133,7 @@ def _results(request: HttpRequest, filterset: Any, context: dict[str, Any]) -> d
         return {"html": html, "count": paginator.count, "count_is_exact": paginator.count_is_exact,
                 "number": page.number}  # fmt: skip
 
-    try:
-        key = f"patients:results:{selectors.list_version()}:{timezone.localdate()}:{role}:{query}"
-        return cache.get_or_set(key, render_results, selectors.MATCH_COUNT_SECONDS)
-    except CACHE_ERRORS:
-        return render_results()
+    return selectors.cached_list_page(scope, render_results)
 
 
 def filter_panel(request: HttpRequest, context: dict) -> str:

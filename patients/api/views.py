@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -8,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from accounts import permissions
 from accounts.permissions import PatientPermissions
 from accounts.reauth import require_recent_authentication
 from patients import selectors, services
@@ -128,30 +132,39 @@ class PatientViewSet(viewsets.ModelViewSet):
         if not filterset.is_valid():  # a bad filter, ordering or page size: a 400 per parameter
             raise ValidationError(filterset.errors)
         search = filterset.search_text
-        entries = filterset.qs
-        self.paginator.known_count = filterset.matches
-        self.paginator.filterset = filterset
-        listed = self.paginate_queryset(entries)
-        for entry in listed:
-            entry.matched_on = selectors.matched_on(entry, search)
-        paginator = self.paginator.page.paginator
-        suggestions = []
-        if search and self.paginator.page.number == 1 and paginator.count < selectors.DID_YOU_MEAN_BELOW:
-            suggestions = selectors.did_you_mean(user=request.user, text=search, exclude=[e.pk for e in listed])
-        response = self.get_paginated_response(self.get_serializer(listed, many=True).data)
-        response.data["did_you_mean"] = self.get_serializer(suggestions, many=True).data
+
+        def page_data() -> dict[str, Any]:
+            self.paginator.known_count = filterset.matches
+            self.paginator.filterset = filterset
+            listed = self.paginate_queryset(filterset.qs)
+            for entry in listed:
+                entry.matched_on = selectors.matched_on(entry, search)
+            page = self.paginator.page
+            suggestions = []
+            if search and page.number == 1 and page.paginator.count < selectors.DID_YOU_MEAN_BELOW:
+                suggestions = selectors.did_you_mean(user=request.user, text=search, exclude=[e.pk for e in listed])
+            data = self.get_paginated_response(self.get_serializer(listed, many=True).data).data
+            data["did_you_mean"] = self.get_serializer(suggestions, many=True).data
+            return {"data": data, "count": page.paginator.count, "count_is_exact": page.paginator.count_is_exact,
+                    "number": page.number}  # fmt: skip
+
+        # What the answer depends on besides the entries: the fields the role may see, deactivated patients,
+        # today (ages) and the whole URL asked (the links are absolute).
+        hidden = ",".join(sorted(permissions.patient_hidden_fields(request.user)))
+        scope = f"api:{hidden}:{int(filterset.can_see_inactive)}:{timezone.localdate()}:{request.build_absolute_uri()}"
+        page = selectors.cached_list_page(scope, page_data)
         # A search or filter is recorded once per request, with how many matched.
         services.record_patient_search(
             actor=request.user,
             params=params,
-            results=paginator.count,
-            results_exact=paginator.count_is_exact,
+            results=page["count"],
+            results_exact=page["count_is_exact"],
             channel="api",
-            page=self.paginator.page.number,
+            page=page["number"],
             after=filterset.form.cleaned_data.get("after"),
             before=filterset.form.cleaned_data.get("before"),
         )
-        return response
+        return Response(page["data"])
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         patient = self.get_object()
