@@ -39,6 +39,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--terms", nargs="*", help="search terms (default: a typical set, numbers from the data)")
     parser.add_argument("--targets", nargs="*", choices=TARGETS, default=list(TARGETS))
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the API's queries")
+    parser.add_argument(
+        "--build-every-page",
+        action="store_true",
+        help="leave out the list's page cache (patients.selectors.cached_list_page): the timed requests repeat "
+        "the same search, so by default every one after the first is served from it",
+    )
     return parser.parse_args()
 
 
@@ -221,6 +227,10 @@ def main() -> None:
     import django
 
     django.setup()
+    if args.build_every_page:
+        from patients import selectors
+
+        selectors.cached_list_page = lambda scope, build: build()
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client, override_settings
