@@ -19,6 +19,7 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
+from django.db import transaction
 
 from spectrum.outages import CACHE_ERRORS
 
@@ -27,7 +28,16 @@ PERMISSIONS_SECONDS = 5 * 60
 
 
 def grants_changed() -> None:
-    """Someone's permissions may have changed: every cached permission set is read again."""
+    """Someone's permissions may have changed: every cached permission set is read again.
+
+    Now, and again after the commit: a request that read the old grants between the first change and the
+    commit may have cached them under the new version; the second change drops that.
+    """
+    _new_grants_version()
+    transaction.on_commit(_new_grants_version)
+
+
+def _new_grants_version() -> None:
     with contextlib.suppress(*CACHE_ERRORS):
         cache.set(GRANTS_VERSION, uuid.uuid4().hex, None)
 
