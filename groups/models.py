@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 
 from audit.registry import register_audited
-from scheduling.models import MAX_DURATION_MINUTES
+from scheduling.models import MAX_DURATION_MINUTES, CalendarEntry
 from spectrum.fields import EncryptedTextField
 from spectrum.models import TimeStampedModel
 
@@ -74,7 +74,7 @@ class Group(TimeStampedModel):
         return self.capacity if self.capacity is not None else self.service_type.default_group_capacity
 
 
-class GroupSession(TimeStampedModel):
+class GroupSession(CalendarEntry):
     """One meeting of a group on one date (or a one-off group session without a group)."""
 
     class Status(models.TextChoices):
@@ -118,16 +118,6 @@ class GroupSession(TimeStampedModel):
     def __str__(self) -> str:
         label = self.group.name if self.group is not None else self.service_type.code
         return f"{label} {self.date:%Y-%m-%d} {self.start_time:%H:%M}"
-
-    # The date it was read with (not a field): a move to another day changes that day's cached calendar too
-    # (scheduling.signals).
-    loaded_date: datetime.date | None = None
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance.loaded_date = instance.__dict__.get("date")  # None when the date was deferred
-        return instance
 
     def get_absolute_url(self) -> str:
         return reverse("groups:session-roster", kwargs={"pk": self.pk})

@@ -152,7 +152,24 @@ class AppointmentSeries(TimeStampedModel):
         return [day for day in self.weekdays.split(",") if day]
 
 
-class Appointment(TimeStampedModel):
+class CalendarEntry(TimeStampedModel):
+    """A record the calendar shows on its ``date`` (an appointment, a group session). It remembers the date it
+    was read with (``loaded_date``, not a field): a move to another day changes that day's cached rows too
+    (``scheduling.signals``)."""
+
+    loaded_date: datetime.date | None = None
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance.loaded_date = instance.__dict__.get("date")  # None when the date was deferred
+        return instance
+
+
+class Appointment(CalendarEntry):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         CONFIRMED = "confirmed", "Confirmed"
@@ -211,9 +228,6 @@ class Appointment(TimeStampedModel):
     progress_note = EncryptedTextField(blank=True)
 
     objects = AppointmentQuerySet.as_manager()
-    # The date it was read with (not a field): a move to another day changes that day's cached rows too
-    # (scheduling.signals).
-    loaded_date: datetime.date | None = None
 
     class Meta:
         ordering = ["date", "start_time", "id"]
@@ -276,12 +290,6 @@ class Appointment(TimeStampedModel):
     def save(self, *args, **kwargs) -> None:
         self.end_time = self.compute_end_time()
         super().save(*args, **kwargs)
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance.loaded_date = instance.__dict__.get("date")  # None when the date was deferred
-        return instance
 
 
 class AppointmentStatusChange(models.Model):

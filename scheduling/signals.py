@@ -27,26 +27,17 @@ def _touches(update_fields, shown: set[str]) -> bool:
 
 
 @receiver(post_save, sender=Appointment, dispatch_uid="scheduling.day_cache.appointment_saved")
-def appointment_saved(sender, instance: Appointment, **kwargs) -> None:
-    # A move to another day changes the rows of the day it left too (the date it was read with).
+@receiver(post_save, sender=GroupSession, dispatch_uid="scheduling.day_cache.group_session_saved")
+def calendar_entry_saved(sender, instance: Appointment | GroupSession, **kwargs) -> None:
+    # The day view shows appointments as rows and group sessions as blocks. A move to another day changes the
+    # rows of the day it left too (the date it was read with).
     day_cache.days_changed([instance.date, instance.loaded_date])
     instance.loaded_date = instance.date
 
 
 @receiver(post_delete, sender=Appointment, dispatch_uid="scheduling.day_cache.appointment_deleted")
-def appointment_deleted(sender, instance: Appointment, **kwargs) -> None:
-    day_cache.days_changed([instance.date, instance.loaded_date])
-
-
-@receiver(post_save, sender=GroupSession, dispatch_uid="scheduling.day_cache.group_session_saved")
-def group_session_saved(sender, instance: GroupSession, **kwargs) -> None:
-    # The day view shows each session as a block (time, label, attendee count, status).
-    day_cache.days_changed([instance.date, instance.loaded_date])
-    instance.loaded_date = instance.date
-
-
 @receiver(post_delete, sender=GroupSession, dispatch_uid="scheduling.day_cache.group_session_deleted")
-def group_session_deleted(sender, instance: GroupSession, **kwargs) -> None:
+def calendar_entry_deleted(sender, instance: Appointment | GroupSession, **kwargs) -> None:
     day_cache.days_changed([instance.date, instance.loaded_date])
 
 
