@@ -43,11 +43,7 @@ def _new_grants_version() -> None:
 
 
 def _grants_version() -> str:
-    version = cache.get(GRANTS_VERSION)
-    if version is None:
-        cache.add(GRANTS_VERSION, uuid.uuid4().hex, None)
-        version = cache.get(GRANTS_VERSION)
-    return version
+    return str(cache.get_or_set(GRANTS_VERSION, lambda: uuid.uuid4().hex, None))
 
 
 class CachedPermissionsBackend(ModelBackend):
