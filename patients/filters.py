@@ -38,11 +38,16 @@ class PatientListForm(FilterForm):
     after = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     before = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
+    def cursor(self) -> str | None:
+        """Which cursor the request pages by, ``"after"`` or ``"before"``, or None (by page number)."""
+        data = self.cleaned_data
+        return "after" if data.get("after") else "before" if data.get("before") else None
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("after") and cleaned.get("before"):
             self.add_error("before", ValidationError("Page after one patient or before one, not both.", code="cursor"))
-        cursor = "after" if cleaned.get("after") else "before" if cleaned.get("before") else None
+        cursor = self.cursor()
         if cursor and self.data.get("page"):
             self.add_error(cursor, ValidationError("Page by number or from a patient, not both.", code="cursor"))
         return cleaned
@@ -110,9 +115,8 @@ class PatientFilter(FilterSet):
 
     @property
     def cursor(self) -> str | None:
-        """Which cursor the request pages by, ``"after"`` or ``"before"``, or None (by page number)."""
-        data = self.form.cleaned_data
-        return "after" if data.get("after") else "before" if data.get("before") else None
+        """Which cursor the request pages by (``PatientListForm.cursor``); valid once the form is."""
+        return self.form.cursor()
 
     def is_valid(self) -> bool:
         """The form's checks, then the cursor's: the patient ``after`` or ``before`` names must be in this very
