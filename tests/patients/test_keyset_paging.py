@@ -32,7 +32,7 @@ def capped_count(monkeypatch):
 
 
 @pytest.fixture
-def crowd(db):
+def crowd(db, frozen_clinic_clock):
     """Fourteen patients sharing last names, first names, birth dates, cities and registration times (every
     sort has ties, broken by the key), plus an inactive one in the middle of the name order."""
     born = [datetime.date(1980, 1, 1), datetime.date(1990, 6, 15), datetime.date(1975, 3, 3)]
