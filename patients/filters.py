@@ -15,7 +15,7 @@ from patients import selectors
 from patients.models import Patient, PatientListEntry
 from patients.validation import STATE_CHOICES
 from spectrum.filters import FilterForm, FilterSet
-from spectrum.pagination import Key
+from spectrum.pagination import Key, LargeTablePage, LargeTablePaginator
 from spectrum.validation import MAX_ID
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive"), ("all", "All")]
@@ -117,6 +117,12 @@ class PatientFilter(FilterSet):
     def cursor(self) -> str | None:
         """Which cursor the request pages by (``PatientListForm.cursor``); valid once the form is."""
         return self.form.cursor()
+
+    def keyset_page(self, paginator: LargeTablePaginator) -> LargeTablePage:
+        """The page after (or before) the cursor's patient in this list's order; once ``is_valid`` found it."""
+        if self.anchor is None:
+            raise ValueError("No cursor's patient found: page by number, or ask is_valid() first.")
+        return paginator.keyset_page(self.order_keys, self.anchor, backwards=self.cursor == "before")
 
     def is_valid(self) -> bool:
         """The form's checks, then the cursor's: the patient ``after`` or ``before`` names must be in this very

@@ -114,7 +114,7 @@ def _results(request: HttpRequest, filterset: Any, context: dict[str, Any]) -> d
     def render_results() -> dict[str, Any]:
         paginator = KeysFirstPaginator(filterset.qs, context["page_size"], known_count=filterset.matches)
         if filterset.anchor is not None:  # a "Next" or "Previous" link of a list counted "1,000+"
-            page = paginator.keyset_page(filterset.order_keys, filterset.anchor, backwards=filterset.cursor == "before")
+            page = filterset.keyset_page(paginator)
         else:
             try:
                 page = paginator.page(request.GET.get("page") or 1)

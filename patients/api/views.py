@@ -41,9 +41,7 @@ class PatientPagination(PageNumberPagination):
             return super().paginate_queryset(queryset, request, view)
         self.request = request
         paginator = self.django_paginator_class(queryset, self.get_page_size(request))
-        self.page = paginator.keyset_page(
-            filterset.order_keys, filterset.anchor, backwards=filterset.cursor == "before"
-        )
+        self.page = filterset.keyset_page(paginator)
         return list(self.page)
 
     def get_next_link(self) -> str | None:
