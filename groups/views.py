@@ -32,10 +32,10 @@ def _require(allowed: bool) -> None:
 
 def get_session_for_user(user: Actor, pk: int) -> GroupSession:
     """The session (404 for whoever may not see the schedule)."""
-    session = selectors.group_sessions_visible_to(user).filter(pk=pk).first()
-    if session is None:
-        raise Http404("No such group session.")
-    return session
+    try:
+        return selectors.group_sessions_visible_to(user).get(pk=pk)
+    except GroupSession.DoesNotExist:
+        raise Http404("No such group session.") from None
 
 
 def _errors(exc: ValidationError | DomainError) -> list[str]:
@@ -72,8 +72,10 @@ def _roster_page(request: ClinicRequest, session: GroupSession, form: RosterForm
     may_write_notes = permissions.can_change_clinical_text(request.user)
     may_mark = permissions.can_record_group_attendance(request.user) and session.status != GroupSession.Status.CANCELLED
     if form is None:
+        # Unbound, the form supplies only the session's own fields: the rows below are drawn from the
+        # appointments, so their fields (four per attendee) are built only to validate a POST.
         form = RosterForm(
-            initial={"topic": session.topic, "group_note": session.group_note}, rows=roster.rows,
+            initial={"topic": session.topic, "group_note": session.group_note}, rows=[],
             may_write_notes=may_write_notes,
         )  # fmt: skip
     audit.record(
