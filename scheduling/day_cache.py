@@ -14,6 +14,9 @@ Redis in production, locmem in tests) under a key made of:
   number or active flag, a service type, a clinician's name, a group's name, a closed day);
 - for the dashboard's authorization alerts, the **authorizations version** (an authorization written);
 - for the calendar's filter form, the **choices version** (a clinician or a service written);
+- for the dashboard's notices (reminders that failed, consents expiring), the **consents version** (a consent
+  written) and a short lifetime, ``NOTICE_SECONDS``: reminder results are written in bulk with ``update()``
+  by the sweep and the provider's reports, which no version follows, so they show within that minute;
 - what the viewer's role decides (``row_variant``): whether they may mark statuses, whether they see
   deactivated patients' appointments; the page and the filters' ids; and the clinic minute for today
   (whether an appointment has started decides its status options; a past day has started entirely, a
@@ -50,17 +53,21 @@ SCHEDULE_VERSION = "scheduling:schedule-version"
 ROWS_VERSION = "scheduling:rows-version"
 AUTHORIZATIONS_VERSION = "scheduling:authorizations-version"
 CHOICES_VERSION = "scheduling:choices-version"
+CONSENTS_VERSION = "scheduling:consents-version"
 # A day's rows outlive no write (their version changes); this bounds how long unused ones stay, and how long a
 # fragment outlives a write whose version bump was lost to a cache outage.
 FRAGMENT_SECONDS = 10 * 60
+# How late the dashboard's notices may show a reminder's result (see the module docstring).
+NOTICE_SECONDS = 60
 
 
 def _day_key(day: datetime.date) -> str:
     return f"scheduling:day-version:{day.isoformat()}"
 
 
-def cached(key: str, build: Callable[[], T]) -> T:
-    """The value cached under ``key``, else ``build()`` stored there; ``build()`` alone while the cache is down."""
+def cached(key: str, build: Callable[[], T], timeout: int = FRAGMENT_SECONDS) -> T:
+    """The value cached under ``key``, else ``build()`` stored there (for ``timeout`` seconds at most);
+    ``build()`` alone while the cache is down."""
     try:
         value = cache.get(key)
     except CACHE_ERRORS:
@@ -68,7 +75,7 @@ def cached(key: str, build: Callable[[], T]) -> T:
     if value is None:
         value = build()
         with contextlib.suppress(*CACHE_ERRORS):
-            cache.set(key, value, FRAGMENT_SECONDS)
+            cache.set(key, value, timeout)
     return value
 
 
@@ -114,6 +121,11 @@ def alert_versions() -> list[str]:
     return _versions([SCHEDULE_VERSION, ROWS_VERSION, AUTHORIZATIONS_VERSION])
 
 
+def notice_versions() -> list[str]:
+    """What the dashboard's cached notices depend on besides the clock: [rows, consents] versions."""
+    return _versions([ROWS_VERSION, CONSENTS_VERSION])
+
+
 def _bump(keys: list[str]) -> None:
     try:
         cache.set_many({key: uuid.uuid4().hex for key in keys}, None)
@@ -151,9 +163,14 @@ def authorizations_changed() -> None:
     _bump_now_and_on_commit([AUTHORIZATIONS_VERSION])
 
 
+def consents_changed() -> None:
+    """A consent was written: the dashboard's notices are read again."""
+    _bump_now_and_on_commit([CONSENTS_VERSION])
+
+
 def forget_all() -> None:
     """After bulk writes that bypass ``save()`` (demo and benchmark loaders): every fragment is stale."""
-    _bump_now_and_on_commit([ROWS_VERSION, SCHEDULE_VERSION, AUTHORIZATIONS_VERSION, CHOICES_VERSION])
+    _bump_now_and_on_commit([ROWS_VERSION, SCHEDULE_VERSION, AUTHORIZATIONS_VERSION, CHOICES_VERSION, CONSENTS_VERSION])
 
 
 def clock_part(day: datetime.date, now: datetime.datetime | None = None) -> str:

@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from accounts.models import User
 from authorizations.models import Authorization
+from consents.models import Consent
 from groups.models import Group, GroupSession
 from patients.models import Patient
 from scheduling import day_cache
@@ -76,3 +77,9 @@ def service_type_written(sender, instance: ServiceType, **kwargs) -> None:
 @receiver(m2m_changed, sender=Authorization.service_types.through, dispatch_uid="scheduling.day_cache.auth_services")
 def authorization_written(sender, **kwargs) -> None:
     day_cache.authorizations_changed()
+
+
+@receiver(post_save, sender=Consent, dispatch_uid="scheduling.day_cache.consent_saved")
+@receiver(post_delete, sender=Consent, dispatch_uid="scheduling.day_cache.consent_deleted")
+def consent_written(sender, **kwargs) -> None:
+    day_cache.consents_changed()

@@ -186,3 +186,30 @@ def test_dashboard_lists_consents_expiring_within_30_days(client, staff_user, pa
     client.force_login(staff_user)
     page = client.get("/").content.decode()
     assert "Consents expiring in 30 days" in page and "County Court" in page and "Berg" not in page
+
+
+def test_dashboard_notices_are_read_once_and_again_after_a_consent_or_a_patient_changes(client, staff_user, patient):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def consent_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/").content.decode()
+        assert "Consents expiring in 30 days" in page
+        return sum('"consents_consent"' in query["sql"] for query in queries.captured_queries)
+
+    Consent.objects.create(patient=patient, kind="treatment", party="County Court", status="given", recorded_on=TODAY,
+                           expires_on=TODAY + datetime.timedelta(days=20))  # fmt: skip
+    client.force_login(staff_user)
+    assert consent_queries() == 1
+    assert consent_queries() == 0  # from the cache
+    renewed = Consent.objects.create(patient=patient, kind="treatment", party="Family Court", status="given",
+                                     recorded_on=TODAY, expires_on=TODAY + datetime.timedelta(days=25))  # fmt: skip
+    assert consent_queries() == 1
+    assert "Family Court" in client.get("/").content.decode()
+    patient.last_name = "Lopez-Ortiz"
+    patient.save()
+    page = client.get("/").content.decode()
+    assert "Lopez-Ortiz" in page
+    renewed.delete()
+    assert "Family Court" not in client.get("/").content.decode()

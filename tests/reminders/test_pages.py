@@ -139,6 +139,23 @@ def test_patient_page_and_dashboard_show_delivery_results(client, staff_user, sw
     assert "Reminders that failed" in dashboard and "invalid phone number" in dashboard
 
 
+def test_dashboard_shows_a_reminder_result_written_in_bulk_within_a_minute(
+    client, staff_user, swept, book, email_patient, frozen_clinic_clock
+):
+    from scheduling import day_cache
+
+    client.force_login(staff_user)
+    assert "Every reminder of the last week went out." in client.get("/").content.decode()
+    # The provider's reports and the sweep write results with update(): no version follows them.
+    Reminder.objects.filter(appointment__patient=email_patient).update(
+        status=Reminder.Status.UNDELIVERED, reason="provider reports undelivered"
+    )
+    assert "provider reports undelivered" not in client.get("/").content.decode()  # still the cached notices
+    frozen_clinic_clock.shift(day_cache.NOTICE_SECONDS + 1)
+    dashboard = client.get("/").content.decode()
+    assert "Reminders that failed" in dashboard and "provider reports undelivered" in dashboard
+
+
 def test_cancellation_notice_goes_to_consenting_patients_once(smtp_server, email_patient, sms_patient, book):
     emailed = book(email_patient, FRIDAY, "10:00")
     texted = book(sms_patient, FRIDAY, "11:00")
