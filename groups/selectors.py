@@ -50,15 +50,21 @@ def _active_count() -> Count:
     return Count("attendees", filter=Q(attendees__status__in=Appointment.ACTIVE_STATUSES))
 
 
-def group_sessions_visible_to(user: Actor) -> QuerySet[GroupSession]:
-    """Sessions with ``attendee_count`` (attendees who hold a place: booked, checked in or attended)."""
+def _visible_sessions(user: Actor) -> QuerySet[GroupSession]:
     if not permissions.can_view_group_sessions(user):
         return GroupSession.objects.none()
-    return (
-        GroupSession.objects.select_related("group", "service_type", "clinician")
-        .annotate(attendee_count=_active_count())
-        .order_by("date", "start_time", "id")
-    )
+    return GroupSession.objects.select_related("group", "service_type", "clinician")
+
+
+def group_sessions_visible_to(user: Actor) -> QuerySet[GroupSession]:
+    """Sessions with ``attendee_count`` (attendees who hold a place: booked, checked in or attended)."""
+    return _visible_sessions(user).annotate(attendee_count=_active_count()).order_by("date", "start_time", "id")
+
+
+def group_session_visible_to(user: Actor, pk: int) -> GroupSession:
+    """One session, for its roster: without ``attendee_count`` (the roster counts its own rows; joining the
+    attendees to count them cost more than the rest of the query). Raises ``GroupSession.DoesNotExist``."""
+    return _visible_sessions(user).select_related("signed_by").get(pk=pk)
 
 
 def group_sessions_between(user: Actor, start_date: datetime.date, end_date: datetime.date) -> QuerySet[GroupSession]:

@@ -2,11 +2,14 @@
 
 import datetime
 import io
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
@@ -16,6 +19,7 @@ from groups import selectors, services
 from groups.filters import AttendanceSheetForm
 from groups.forms import EndEnrollmentForm, EnrollForm, RosterForm, SheetCellForm
 from groups.models import Enrollment, GroupSession, ProgramSession
+from scheduling import day_cache
 from scheduling.models import Appointment, clinic_now
 from spectrum import spreadsheets
 from spectrum.exceptions import DomainError
@@ -33,7 +37,7 @@ def _require(allowed: bool) -> None:
 def get_session_for_user(user: Actor, pk: int) -> GroupSession:
     """The session (404 for whoever may not see the schedule)."""
     try:
-        return selectors.group_sessions_visible_to(user).get(pk=pk)
+        return selectors.group_session_visible_to(user, pk)
     except GroupSession.DoesNotExist:
         raise Http404("No such group session.") from None
 
@@ -68,42 +72,29 @@ def session_list(request: ClinicRequest) -> HttpResponse:
 
 
 def _roster_page(request: ClinicRequest, session: GroupSession, form: RosterForm | None, status: int = 200):
-    roster = selectors.roster(request.user, session)
     may_write_notes = permissions.can_change_clinical_text(request.user)
     may_mark = permissions.can_record_group_attendance(request.user) and session.status != GroupSession.Status.CANCELLED
     if form is None:
-        # Unbound, the form supplies only the session's own fields: the rows below are drawn from the
+        # Unbound, the form supplies only the session's own fields: the rows are drawn from the
         # appointments, so their fields (four per attendee) are built only to validate a POST.
         form = RosterForm(
             initial={"topic": session.topic, "group_note": session.group_note}, rows=[],
             may_write_notes=may_write_notes,
         )  # fmt: skip
+        rows = roster_rows(request.user, session, may_mark=may_mark, may_write_notes=may_write_notes)
+    else:
+        rows = _render_roster_rows(request.user, session, form, may_mark=may_mark, may_write_notes=may_write_notes)
     audit.record(
         event="groups.roster.viewed", target=session, actor=request.user,
-        data={"channel": "page", "patient_ids": [row.patient.pk for row in roster.rows]},
+        data={"channel": "page", "patient_ids": rows["patient_ids"]},
     )  # fmt: skip
-    rows = []
-    for row in roster.rows:
-        appointment = row.appointment
-        pk = appointment.pk
-        bound = form.is_bound
-        rows.append(
-            {
-                "row": row,
-                "pk": pk,
-                "status": (form.data.get(f"status-{pk}") if bound else appointment.status) or "",
-                "time_in": (form.data.get(f"time_in-{pk}") if bound else _clock(appointment.time_in)) or "",
-                "time_out": (form.data.get(f"time_out-{pk}") if bound else _clock(appointment.time_out)) or "",
-                "note": (form.data.get(f"note-{pk}") if bound else appointment.progress_note) or "",
-                "errors": getattr(form, "row_errors", {}).get(str(pk), {}),
-            }
-        )
     return render(
         request,
         "groups/session_roster.html",
         {
-            "session": session, "roster": roster, "rows": rows, "form": form, "choices": services.ROSTER_CHOICES,
-            "may_write_notes": may_write_notes, "may_mark": may_mark,
+            "session": session, "rows_html": rows["html"], "has_rows": bool(rows["patient_ids"]),
+            "capacity_label": rows["capacity_label"], "form": form, "may_write_notes": may_write_notes,
+            "may_mark": may_mark,
             "may_sign": permissions.can_sign_group_sessions(request.user) and not session.is_signed
             and session.status == GroupSession.Status.HELD,
             "has_started": services.session_started(session), "summary": request.session.pop(SUMMARY_KEY, None),
@@ -112,6 +103,66 @@ def _roster_page(request: ClinicRequest, session: GroupSession, form: RosterForm
         },
         status=status,
     )  # fmt: skip
+
+
+def roster_rows(user: Actor, session: GroupSession, *, may_mark: bool, may_write_notes: bool) -> dict[str, Any]:
+    """The roster's rows as stored, rendered, with their patients' ids and the capacity label: from the cache
+    while the session's day, its patients and their authorizations are unchanged.
+
+    Keyed as ``scheduling.day_cache`` explains: the session, its day's versions (its attendees' appointments,
+    the session itself, patients' names), the authorization alerts' versions and today (the units left),
+    and what the viewer's role decides (statuses, notes, units, deactivated patients). The rows hold the
+    progress notes, so the entry is cached encrypted (``day_cache.cached_encrypted``). Rendered without the
+    request: no CSRF token is cached (the page's form holds it).
+    """
+    may_see_units = permissions.can_view_authorizations(user)
+    key = ":".join(
+        [
+            "groups:roster-rows",
+            str(session.pk),
+            *day_cache.day_versions(session.date),
+            *(day_cache.alert_versions() if may_see_units else []),
+            timezone.localdate().isoformat(),
+            day_cache.row_variant(user),
+            f"mark{int(may_mark)}-notes{int(may_write_notes)}-units{int(may_see_units)}",
+        ]
+    )
+    return day_cache.cached_encrypted(
+        key, lambda: _render_roster_rows(user, session, None, may_mark=may_mark, may_write_notes=may_write_notes)
+    )
+
+
+def _render_roster_rows(
+    user: Actor, session: GroupSession, form: RosterForm | None, *, may_mark: bool, may_write_notes: bool
+) -> dict[str, Any]:
+    """The rows with each appointment's stored values, or (``form`` bound) the values posted and their errors."""
+    roster = selectors.roster(user, session)
+    bound = form is not None and form.is_bound
+    posted = form.data if form is not None else {}
+    rows = []
+    for row in roster.rows:
+        appointment = row.appointment
+        pk = appointment.pk
+        rows.append(
+            {
+                "row": row,
+                "pk": pk,
+                "status": (posted.get(f"status-{pk}") if bound else appointment.status) or "",
+                "time_in": (posted.get(f"time_in-{pk}") if bound else _clock(appointment.time_in)) or "",
+                "time_out": (posted.get(f"time_out-{pk}") if bound else _clock(appointment.time_out)) or "",
+                "note": (posted.get(f"note-{pk}") if bound else appointment.progress_note) or "",
+                "errors": getattr(form, "row_errors", {}).get(str(pk), {}),
+            }
+        )
+    html = render_to_string(
+        "groups/_roster_rows.html",
+        {"rows": rows, "choices": services.ROSTER_CHOICES, "may_mark": may_mark, "may_write_notes": may_write_notes},
+    )
+    return {
+        "html": html,
+        "patient_ids": [row.patient.pk for row in roster.rows],
+        "capacity_label": roster.capacity_label,
+    }
 
 
 def _clock(value: datetime.time | None) -> str:

@@ -14,6 +14,9 @@ Redis in production, locmem in tests) under a key made of:
   number or active flag, a service type, a clinician's name, a group's name, a closed day);
 - for the dashboard's authorization alerts, the **authorizations version** (an authorization written);
 - for the calendar's filter form, the **choices version** (a clinician or a service written);
+- for a group session's roster rows (``groups.views.roster_rows``), the session's day and the
+  authorization alerts' versions (units left); the rows hold progress notes, so that entry is kept
+  encrypted (``cached_encrypted``);
 - for the dashboard's notices (reminders that failed, consents expiring), the **consents version** (a consent
   written) and a short lifetime, ``NOTICE_SECONDS``: reminder results are written in bulk with ``update()``
   by the sweep and the provider's reports, which no version follows, so they show within that minute;
@@ -34,12 +37,15 @@ stale lives at most ``FRAGMENT_SECONDS`` once the cache is back, which is why th
 import contextlib
 import datetime
 import logging
+import pickle
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from cryptography.fernet import InvalidToken
 from django.core.cache import cache
 from django.db import transaction
+from encrypted_model_fields import fields as encrypted_fields
 
 from accounts import permissions
 from accounts.permissions import Actor
@@ -76,6 +82,24 @@ def cached(key: str, build: Callable[[], T], timeout: int = FRAGMENT_SECONDS) ->
         value = build()
         with contextlib.suppress(*CACHE_ERRORS):
             cache.set(key, value, timeout)
+    return value
+
+
+def cached_encrypted(key: str, build: Callable[[], T], timeout: int = FRAGMENT_SECONDS) -> T:
+    """As ``cached``, for a value that holds clinical text decrypted from its column (a roster's progress
+    notes): the cache keeps it encrypted with ``FIELD_ENCRYPTION_KEY``, as the database keeps the column, so
+    Redis never holds the text in the clear. Fernet authenticates the token, so only a value this code
+    stored is unpickled; one stored under a key since rotated away is built again."""
+    try:
+        token = cache.get(key)
+    except CACHE_ERRORS:
+        return build()
+    if token is not None:
+        with contextlib.suppress(InvalidToken):
+            return pickle.loads(encrypted_fields.CRYPTER.decrypt(token))
+    value = build()
+    with contextlib.suppress(*CACHE_ERRORS):
+        cache.set(key, encrypted_fields.CRYPTER.encrypt(pickle.dumps(value)), timeout)
     return value
 
 

@@ -17,8 +17,9 @@ from patients.models import Patient
 from scheduling import day_cache
 from scheduling.models import Appointment, ClosedDay, ServiceType
 
-# What a row shows of the records an appointment points to; saving other fields leaves the rows as they are.
-PATIENT_FIELDS = {"first_name", "last_name", "patient_number", "is_active"}
+# What a row (or a roster's row) shows of the records an appointment points to; saving other fields leaves the
+# rows as they are.
+PATIENT_FIELDS = {"first_name", "last_name", "preferred_name", "patient_number", "is_active"}
 # A clinician's name shows on rows; their role and active flag decide whether the filter form lists them.
 CLINICIAN_FIELDS = {"full_name", "email", "role", "is_active"}
 

@@ -3,9 +3,13 @@
 import datetime
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from groups import services
 from groups.services import AttendeeInput as Entry
+from scheduling import day_cache
 from scheduling.models import Appointment
 from tests.factories import PatientFactory
 
@@ -58,3 +62,87 @@ def test_an_enrolment_shows_in_the_blocks_attendee_count(client, admin_user, gro
     assert "PSR AM · 3 of 16" in _day_view(client)
     services.add_attendee(actor=admin_user, session=today_session, patient=PatientFactory(session="AM"))
     assert "PSR AM · 4 of 16" in _day_view(client)
+
+
+# --- The roster's cached rows (groups.views.roster_rows) ------------------------------------------------------
+
+
+def _roster(client, session) -> str:
+    response = client.get(f"/group-sessions/{session.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _row(page: str, last_name: str) -> str:
+    return page.split(f"{last_name}, ", 1)[1].split("</li>", 1)[0]
+
+
+def test_a_second_roster_visit_reads_no_attendees_and_shows_the_same_rows(client, nurse_user, today_session, enrolled):
+    ana = Appointment.objects.get(group_session=today_session, patient=enrolled[0])
+    services.save_attendance(
+        actor=nurse_user, session=today_session, attendees=[Entry(ana.pk, status=Status.ATTENDED, note="Slept well")]
+    )
+    client.force_login(nurse_user)
+    first = _roster(client, today_session)
+    with CaptureQueriesContext(connection) as queries:
+        second = _roster(client, today_session)
+    rows = [page.split('<ol class="roster">', 1)[1].split("</ol>", 1)[0] for page in (first, second)]
+    assert rows[0] == rows[1] and "Slept well" in _row(second, "Alvarez")
+    assert not [query for query in queries if 'FROM "scheduling_appointment"' in query["sql"]]
+
+
+def test_attendance_saved_elsewhere_shows_on_the_next_roster_visit(client, nurse_user, today_session, enrolled):
+    client.force_login(nurse_user)
+    assert 'value="attended" checked' not in _row(_roster(client, today_session), "Brown")  # cached now
+    ben = Appointment.objects.get(group_session=today_session, patient=enrolled[1])
+    services.save_attendance(  # as the API does
+        actor=nurse_user, session=today_session, attendees=[Entry(ben.pk, status=Status.ATTENDED, note="Joined in")]
+    )
+    row = _row(_roster(client, today_session), "Brown")
+    assert 'value="attended" checked' in row and 'value="Joined in"' in row
+
+
+def test_a_new_preferred_name_shows_on_the_next_roster_visit(client, nurse_user, today_session, enrolled):
+    client.force_login(nurse_user)
+    assert "“Annie”" not in _roster(client, today_session)
+    enrolled[0].preferred_name = "Annie"
+    enrolled[0].save(update_fields=["preferred_name"])
+    assert "“Annie”" in _row(_roster(client, today_session), "Alvarez")
+
+
+def test_a_nurses_cached_rows_never_show_notes_to_the_front_desk(
+    client, nurse_user, staff_user, today_session, enrolled
+):
+    client.force_login(nurse_user)
+    assert 'name="note-' in _roster(client, today_session)
+    client.force_login(staff_user)
+    page = _roster(client, today_session)
+    assert "Alvarez, Ana" in page and 'name="note-' not in page
+
+
+def test_a_session_cancelled_directly_disables_the_cached_controls(client, nurse_user, today_session, enrolled):
+    client.force_login(nurse_user)
+    assert 'class="roster-status" disabled' not in _roster(client, today_session)
+    today_session.status = today_session.Status.CANCELLED
+    today_session.save()  # as the admin site does
+    assert _row(_roster(client, today_session), "Alvarez").count('class="roster-status" disabled') == 1
+
+
+def test_encrypted_entries_hold_no_clear_text_and_are_built_once():
+    built = []
+
+    def build() -> dict:
+        built.append(1)
+        return {"html": "Progress note: slept well"}
+
+    assert day_cache.cached_encrypted("test:encrypted", build) == {"html": "Progress note: slept well"}
+    stored = cache.get("test:encrypted")
+    assert isinstance(stored, bytes) and b"slept well" not in stored
+    assert day_cache.cached_encrypted("test:encrypted", build) == {"html": "Progress note: slept well"}
+    assert built == [1]
+
+
+def test_an_entry_that_cannot_be_decrypted_is_built_again():
+    cache.set("test:encrypted", b"not a token")
+    assert day_cache.cached_encrypted("test:encrypted", lambda: "fresh") == "fresh"
+    assert day_cache.cached_encrypted("test:encrypted", lambda: "again") == "fresh"
