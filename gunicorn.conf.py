@@ -22,16 +22,28 @@ bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
 # container's CPU limit, and every worker x thread holds its own database connection (CONN_MAX_AGE=60).
 workers = _env_int("WEB_CONCURRENCY", min(2 * (os.cpu_count() or 1) + 1, 8))
 
-# Threads let one worker overlap requests that wait on PostgreSQL or Redis, for little extra memory.
+# One request at a time per worker, and requests wait for the first free worker in arrival order, in the
+# listening socket's queue:
+# - one thread per worker: a request never waits for its own process's GIL behind another request's Python
+#   (with 4 threads it did, holding the audit chain's lock meanwhile, on which other requests then queued);
+# - a worker accepts a connection only while it is free (worker_connections = threads) and closes it after
+#   the response (no keep-alive: an idle kept-alive connection would hold the worker's only thread), so no
+#   request queues inside a busy worker while another worker is idle.
+# Under load (bench/load_search.py and load_calendar.py: 16 connections, two cores) this took p99/p50 from
+# 2.5-3.5, once 5.9, with 5 workers x 4 threads to 1.3-1.8, at about the same throughput (README,
+# Performance). The proxy in front opens a connection per request: cheap on loopback or a LAN.
+# gthread rather than sync: its main thread keeps telling the master it is alive while a long download
+# streams (a year of a large clinic's appointments takes about a minute), which the sync worker's timeout
+# would cut off.
 worker_class = "gthread"
-threads = _env_int("GUNICORN_THREADS", 4)
+threads = _env_int("GUNICORN_THREADS", 1)
+worker_connections = threads
+keepalive = 0
 
-# A request still running after 30 s is stuck: kill the worker rather than hold the slot forever.
+# A worker whose main loop has not checked in for 30 s is stuck: kill it rather than hold its slot forever.
 timeout = 30
 # On restart or deploy, give in-flight requests the same 30 s to finish.
 graceful_timeout = 30
-# Keep idle connections from a reverse proxy open briefly so it can reuse them.
-keepalive = 5
 
 # No worker recycling by default. A recycled worker imports the whole app again (preload_app is off) on
 # the cores the other workers are serving from, and answers its first requests slowly: with recycling every
