@@ -30,7 +30,7 @@ workers = _env_int("WEB_CONCURRENCY", min(2 * (os.cpu_count() or 1) + 1, 8))
 #   the response (no keep-alive: an idle kept-alive connection would hold the worker's only thread), so no
 #   request queues inside a busy worker while another worker is idle.
 # Under load (bench/load_search.py and load_calendar.py: 16 connections, two cores) this took p99/p50 from
-# 2.5-3.5, once 5.9, with 5 workers x 4 threads to 1.3-1.8, at about the same throughput (README,
+# 1.9-3.5, once 5.9, with 5 workers x 4 threads to 1.3-1.9, at about the same throughput (README,
 # Performance). The proxy in front opens a connection per request: cheap on loopback or a LAN.
 # gthread rather than sync: its main thread keeps telling the master it is alive while a long download
 # streams (a year of a large clinic's appointments takes about a minute), which the sync worker's timeout
