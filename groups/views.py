@@ -110,8 +110,9 @@ def roster_rows(user: Actor, session: GroupSession, *, may_mark: bool, may_write
     while the session's day, its patients and their authorizations are unchanged.
 
     Keyed as ``scheduling.day_cache`` explains: the session, its day's versions (its attendees' appointments,
-    the session itself, patients' names), the authorization alerts' versions and today (the units left),
-    and what the viewer's role decides (statuses, notes, units, deactivated patients). The rows hold the
+    the session itself, patients' names) and the authorization alerts' versions (``roster_versions``, one
+    cache round trip), today (the units left), and what the viewer's role decides (statuses, notes, units,
+    deactivated patients). The rows hold the
     progress notes, so the entry is cached encrypted (``day_cache.cached_encrypted``). Rendered without the
     request: no CSRF token is cached (the page's form holds it).
     """
@@ -120,8 +121,7 @@ def roster_rows(user: Actor, session: GroupSession, *, may_mark: bool, may_write
         [
             "groups:roster-rows",
             str(session.pk),
-            *day_cache.day_versions(session.date),
-            *(day_cache.alert_versions() if may_see_units else []),
+            *day_cache.roster_versions(session.date, with_units=may_see_units),
             timezone.localdate().isoformat(),
             day_cache.row_variant(user),
             f"mark{int(may_mark)}-notes{int(may_write_notes)}-units{int(may_see_units)}",

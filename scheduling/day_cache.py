@@ -145,6 +145,15 @@ def alert_versions() -> list[str]:
     return _versions([SCHEDULE_VERSION, ROWS_VERSION, AUTHORIZATIONS_VERSION])
 
 
+def roster_versions(day: datetime.date, *, with_units: bool) -> list[str]:
+    """What a roster's cached rows depend on, in one cache round trip: its day's versions ([day, rows]) and,
+    where the viewer sees units left, the authorization alerts' ([schedule, authorizations] besides rows)."""
+    keys = [_day_key(day), ROWS_VERSION]
+    if with_units:
+        keys += [SCHEDULE_VERSION, AUTHORIZATIONS_VERSION]
+    return _versions(keys)
+
+
 def notice_versions() -> list[str]:
     """What the dashboard's cached notices depend on besides the clock: [rows, consents] versions."""
     return _versions([ROWS_VERSION, CONSENTS_VERSION])
