@@ -112,9 +112,9 @@ def roster_rows(user: Actor, session: GroupSession, *, may_mark: bool, may_write
     Keyed as ``scheduling.day_cache`` explains: the session, its day's versions (its attendees' appointments,
     the session itself, patients' names) and the authorization alerts' versions (``roster_versions``, one
     cache round trip), today (the units left), and what the viewer's role decides (statuses, notes, units,
-    deactivated patients). The rows hold the
-    progress notes, so the entry is cached encrypted (``day_cache.cached_encrypted``). Rendered without the
-    request: no CSRF token is cached (the page's form holds it).
+    deactivated patients). The rows hold the progress notes, so the entry is cached encrypted
+    (``day_cache.cached_encrypted``). Rendered without the request: no CSRF token is cached (the page's form
+    holds it).
     """
     may_see_units = permissions.can_view_authorizations(user)
     key = ":".join(
