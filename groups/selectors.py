@@ -67,6 +67,12 @@ def group_session_visible_to(user: Actor, pk: int) -> GroupSession:
     return _visible_sessions(user).select_related("signed_by").get(pk=pk)
 
 
+def group_session_date(user: Actor, pk: int) -> datetime.date:
+    """The session's date alone: which day's cache versions its roster depends on. Raises
+    ``GroupSession.DoesNotExist``."""
+    return _visible_sessions(user).values_list("date", flat=True).get(pk=pk)
+
+
 def group_sessions_between(user: Actor, start_date: datetime.date, end_date: datetime.date) -> QuerySet[GroupSession]:
     """For the calendar's day and week views: the sessions of these dates, each with ``attendee_count``
     (one query)."""

@@ -71,9 +71,10 @@ def session_list(request: ClinicRequest) -> HttpResponse:
     )  # fmt: skip
 
 
-def _roster_page(request: ClinicRequest, session: GroupSession, form: RosterForm | None, status: int = 200):
+def _roster_page(request: ClinicRequest, state: dict[str, Any], form: RosterForm | None = None, status: int = 200):
+    """The roster page around ``state`` (``roster_state``, or ``_build_roster_state`` for a posted form)."""
+    session: GroupSession = state["session"]
     may_write_notes = permissions.can_change_clinical_text(request.user)
-    may_mark = permissions.can_record_group_attendance(request.user) and session.status != GroupSession.Status.CANCELLED
     if form is None:
         # Unbound, the form supplies only the session's own fields: the rows are drawn from the
         # appointments, so their fields (four per attendee) are built only to validate a POST.
@@ -81,20 +82,17 @@ def _roster_page(request: ClinicRequest, session: GroupSession, form: RosterForm
             initial={"topic": session.topic, "group_note": session.group_note}, rows=[],
             may_write_notes=may_write_notes,
         )  # fmt: skip
-        rows = roster_rows(request.user, session, may_mark=may_mark, may_write_notes=may_write_notes)
-    else:
-        rows = _render_roster_rows(request.user, session, form, may_mark=may_mark, may_write_notes=may_write_notes)
     audit.record(
         event="groups.roster.viewed", target=session, actor=request.user,
-        data={"channel": "page", "patient_ids": rows["patient_ids"]},
+        data={"channel": "page", "patient_ids": state["patient_ids"]},
     )  # fmt: skip
     return render(
         request,
         "groups/session_roster.html",
         {
-            "session": session, "rows_html": rows["html"], "has_rows": bool(rows["patient_ids"]),
-            "capacity_label": rows["capacity_label"], "form": form, "may_write_notes": may_write_notes,
-            "may_mark": may_mark,
+            "session": session, "rows_html": state["html"], "has_rows": bool(state["patient_ids"]),
+            "capacity_label": state["capacity_label"], "form": form, "may_write_notes": may_write_notes,
+            "may_mark": state["may_mark"],
             "may_sign": permissions.can_sign_group_sessions(request.user) and not session.is_signed
             and session.status == GroupSession.Status.HELD,
             "has_started": services.session_started(session), "summary": request.session.pop(SUMMARY_KEY, None),
@@ -105,37 +103,48 @@ def _roster_page(request: ClinicRequest, session: GroupSession, form: RosterForm
     )  # fmt: skip
 
 
-def roster_rows(user: Actor, session: GroupSession, *, may_mark: bool, may_write_notes: bool) -> dict[str, Any]:
-    """The roster's rows as stored, rendered, with their patients' ids and the capacity label: from the cache
-    while the session's day, its patients and their authorizations are unchanged.
+def roster_state(user: Actor, pk: int) -> dict[str, Any]:
+    """What a roster visit shows of the database: the session (its group, service and clinicians) and its rows,
+    rendered, with their patients' ids and the capacity label. From the cache while the session's day, its
+    patients and their authorizations are unchanged; a visit served from it runs no query of its own.
 
-    Keyed as ``scheduling.day_cache`` explains: the session, its day's versions (its attendees' appointments,
-    the session itself, patients' names) and the authorization alerts' versions (``roster_versions``, one
-    cache round trip), today (the units left), and what the viewer's role decides (statuses, notes, units,
-    deactivated patients). The rows hold the progress notes, so the entry is cached encrypted
-    (``day_cache.cached_encrypted``). Rendered without the request: no CSRF token is cached (the page's form
-    holds it).
+    Keyed by the session, today (the units left) and what the viewer's role decides (statuses, notes, units,
+    deactivated patients); the versions it was read under (``day_cache.roster_versions``) travel with the
+    entry and are checked on each read, because the session's day is known only once the session is read.
+    The entry holds progress notes, so it is cached encrypted (``day_cache.cached_encrypted``). Rendered
+    without the request: no CSRF token is cached (the page's form holds it).
     """
+    if not permissions.can_view_group_sessions(user):
+        raise Http404("No such group session.")
     may_see_units = permissions.can_view_authorizations(user)
+    may_record = permissions.can_record_group_attendance(user)
     key = ":".join(
         [
-            "groups:roster-rows",
-            str(session.pk),
-            *day_cache.roster_versions(session.date, with_units=may_see_units),
+            "groups:roster",
+            str(pk),
             timezone.localdate().isoformat(),
             day_cache.row_variant(user),
-            f"mark{int(may_mark)}-notes{int(may_write_notes)}-units{int(may_see_units)}",
+            f"record{int(may_record)}-notes{int(permissions.can_change_clinical_text(user))}-units{int(may_see_units)}",
         ]
     )
-    return day_cache.cached_encrypted(
-        key, lambda: _render_roster_rows(user, session, None, may_mark=may_mark, may_write_notes=may_write_notes)
-    )
+
+    def build() -> tuple[dict[str, Any], dict[str, str]]:
+        # The versions first, then what they cover: a write in between leaves the entry stale under the
+        # versions it read, never current under later ones. The date alone tells which day's versions.
+        try:
+            day = selectors.group_session_date(user, pk)
+        except GroupSession.DoesNotExist:
+            raise Http404("No such group session.") from None
+        versions = day_cache.roster_versions(day, with_units=may_see_units)
+        return _build_roster_state(user, get_session_for_user(user, pk), None), versions
+
+    return day_cache.cached_encrypted(key, build)
 
 
-def _render_roster_rows(
-    user: Actor, session: GroupSession, form: RosterForm | None, *, may_mark: bool, may_write_notes: bool
-) -> dict[str, Any]:
+def _build_roster_state(user: Actor, session: GroupSession, form: RosterForm | None) -> dict[str, Any]:
     """The rows with each appointment's stored values, or (``form`` bound) the values posted and their errors."""
+    may_mark = permissions.can_record_group_attendance(user) and session.status != GroupSession.Status.CANCELLED
+    may_write_notes = permissions.can_change_clinical_text(user)
     roster = selectors.roster(user, session)
     bound = form is not None and form.is_bound
     posted = form.data if form is not None else {}
@@ -159,6 +168,8 @@ def _render_roster_rows(
         {"rows": rows, "choices": services.ROSTER_CHOICES, "may_mark": may_mark, "may_write_notes": may_write_notes},
     )
     return {
+        "session": session,
+        "may_mark": may_mark,
         "html": html,
         "patient_ids": [row.patient.pk for row in roster.rows],
         "capacity_label": roster.capacity_label,
@@ -173,16 +184,16 @@ def _clock(value: datetime.time | None) -> str:
 def session_roster(request: ClinicRequest, pk: int) -> HttpResponse:
     """A session's roster. POST saves every row in one request and one transaction (all or nothing), then
     shows one summary above the roster (not over its controls)."""
-    session = get_session_for_user(request.user, pk)
     if request.method == "GET":
-        return _roster_page(request, session, None)
+        return _roster_page(request, roster_state(request.user, pk))
+    session = get_session_for_user(request.user, pk)
     _require(permissions.can_record_group_attendance(request.user))
     roster = selectors.roster(request.user, session)
     form = RosterForm(
         request.POST, rows=roster.rows, may_write_notes=permissions.can_change_clinical_text(request.user)
     )
     if not form.is_valid():
-        return _roster_page(request, session, form, status=400)
+        return _roster_page(request, _build_roster_state(request.user, session, form), form, status=400)
     try:
         result = services.save_attendance(
             actor=request.user, session=session, attendees=form.entries(),
@@ -192,11 +203,11 @@ def session_roster(request: ClinicRequest, pk: int) -> HttpResponse:
     except services.AttendanceError as exc:
         form.row_errors = exc.extra["attendees"]  # type: ignore[attr-defined]
         form.add_error(None, exc.message)
-        return _roster_page(request, session, form, status=400)
+        return _roster_page(request, _build_roster_state(request.user, session, form), form, status=400)
     except (ValidationError, DomainError) as exc:
         for message in _errors(exc):
             form.add_error(None, message)
-        return _roster_page(request, session, form, status=400)
+        return _roster_page(request, _build_roster_state(request.user, session, form), form, status=400)
     text = f"Saved: {result.changed} attendee{'s' if result.changed != 1 else ''} updated."
     if result.amendment:
         text += " Kept as an amendment of the signed attendance."

@@ -14,9 +14,10 @@ Redis in production, locmem in tests) under a key made of:
   number or active flag, a service type, a clinician's name, a group's name, a closed day);
 - for the dashboard's authorization alerts, the **authorizations version** (an authorization written);
 - for the calendar's filter form, the **choices version** (a clinician or a service written);
-- for a group session's roster rows (``groups.views.roster_rows``), the session's day and the
-  authorization alerts' versions (units left); the rows hold progress notes, so that entry is kept
-  encrypted (``cached_encrypted``);
+- for a group session's roster (``groups.views.roster_state``: the session and its rendered rows), the
+  session's day and the authorization alerts' versions (units left). The entry holds progress notes, so it
+  is kept encrypted, and it carries its versions, checked on each read (``cached_encrypted``): the key
+  cannot name the session's day before the session is read;
 - for the dashboard's notices (reminders that failed, consents expiring), the **consents version** (a consent
   written) and a short lifetime, ``NOTICE_SECONDS``: reminder results are written in bulk with ``update()``
   by the sweep and the provider's reports, which no version follows, so they show within that minute;
@@ -85,22 +86,39 @@ def cached(key: str, build: Callable[[], T], timeout: int = FRAGMENT_SECONDS) ->
     return value
 
 
-def cached_encrypted(key: str, build: Callable[[], T], timeout: int = FRAGMENT_SECONDS) -> T:
-    """As ``cached``, for a value that holds clinical text decrypted from its column (a roster's progress
-    notes): the cache keeps it encrypted with ``FIELD_ENCRYPTION_KEY``, as the database keeps the column, so
-    Redis never holds the text in the clear. Fernet authenticates the token, so only a value this code
-    stored is unpickled; one stored under a key since rotated away is built again."""
+def cached_encrypted(key: str, build: Callable[[], tuple[T, dict[str, str]]], timeout: int = FRAGMENT_SECONDS) -> T:
+    """The value cached under ``key`` while the versions it was built under are all current, else the value
+    of ``build()``, which returns it with those versions (``{version key: token}``, read before the data).
+
+    For a value that holds clinical text decrypted from its column (a roster's progress notes): the cache
+    keeps it encrypted with ``FIELD_ENCRYPTION_KEY``, as the database keeps the column, so Redis never holds
+    the text in the clear. Fernet authenticates the token, so only an entry this code stored is unpickled;
+    one stored under a key since rotated away is built again.
+
+    The entry carries its versions, so ``key`` need not name them: a roster's versions are its session's
+    day's, which are known only once the session is read, and a visit served from the cache reads no session.
+    Checking them costs a second cache round trip (``get_many``)."""
     try:
         token = cache.get(key)
     except CACHE_ERRORS:
-        return build()
+        return build()[0]
     if token is not None:
         with contextlib.suppress(InvalidToken):
-            return pickle.loads(encrypted_fields.CRYPTER.decrypt(token))
-    value = build()
+            value, versions = pickle.loads(encrypted_fields.CRYPTER.decrypt(token))
+            if _all_current(versions):
+                return value
+    value, versions = build()
     with contextlib.suppress(*CACHE_ERRORS):
-        cache.set(key, encrypted_fields.CRYPTER.encrypt(pickle.dumps(value)), timeout)
+        cache.set(key, encrypted_fields.CRYPTER.encrypt(pickle.dumps((value, versions))), timeout)
     return value
+
+
+def _all_current(versions: dict[str, str]) -> bool:
+    """Whether every version still holds its token (an evicted one does not; nor any while the cache is down)."""
+    try:
+        return cache.get_many(list(versions)) == versions
+    except CACHE_ERRORS:
+        return False
 
 
 def _versions(keys: list[str]) -> list[str]:
@@ -145,13 +163,14 @@ def alert_versions() -> list[str]:
     return _versions([SCHEDULE_VERSION, ROWS_VERSION, AUTHORIZATIONS_VERSION])
 
 
-def roster_versions(day: datetime.date, *, with_units: bool) -> list[str]:
-    """What a roster's cached rows depend on, in one cache round trip: its day's versions ([day, rows]) and,
-    where the viewer sees units left, the authorization alerts' ([schedule, authorizations] besides rows)."""
+def roster_versions(day: datetime.date, *, with_units: bool) -> dict[str, str]:
+    """What a roster's cached entry depends on, in one cache round trip: its day's versions ([day, rows]) and,
+    where the viewer sees units left, the authorization alerts' ([schedule, authorizations] besides rows),
+    by key, as ``cached_encrypted`` keeps them."""
     keys = [_day_key(day), ROWS_VERSION]
     if with_units:
         keys += [SCHEDULE_VERSION, AUTHORIZATIONS_VERSION]
-    return _versions(keys)
+    return dict(zip(keys, _versions(keys), strict=True))
 
 
 def notice_versions() -> list[str]:

@@ -128,21 +128,78 @@ def test_a_session_cancelled_directly_disables_the_cached_controls(client, nurse
     assert _row(_roster(client, today_session), "Alvarez").count('class="roster-status" disabled') == 1
 
 
+def test_a_second_roster_visit_reads_neither_the_session_nor_its_attendees(client, nurse_user, today_session, enrolled):
+    client.force_login(nurse_user)
+    first = _roster(client, today_session)
+    with CaptureQueriesContext(connection) as queries:
+        second = _roster(client, today_session)
+    header = [page.split("<h1>", 1)[1].split("<form", 1)[0] for page in (first, second)]
+    rows = [page.split('<ol class="roster">', 1)[1].split("</ol>", 1)[0] for page in (first, second)]
+    assert header[0] == header[1] and rows[0] == rows[1]
+    assert "PSR AM · " in second and "Alvarez, Ana" in second
+    assert not [query for query in queries if 'FROM "groups_groupsession"' in query["sql"]]
+
+
+def test_a_signature_shows_on_the_next_roster_visit(client, nurse_user, today_session, enrolled):
+    client.force_login(nurse_user)
+    everyone = [Entry(appointment.pk, status=Status.ATTENDED) for appointment in today_session.attendees.all()]
+    services.save_attendance(actor=nurse_user, session=today_session, attendees=everyone)
+    assert "Signed by" not in _roster(client, today_session)  # cached now
+    today_session.refresh_from_db()
+    services.sign_session(actor=nurse_user, session=today_session)
+    assert f"Signed by {nurse_user.get_full_name()}" in _roster(client, today_session)
+
+
+def test_a_renamed_group_shows_on_the_next_roster_visit(client, admin_user, group, today_session, enrolled):
+    client.force_login(admin_user)
+    assert "<h1>PSR AM · " in _roster(client, today_session)
+    services.update_group(actor=admin_user, group=group, changes={"name": "Wellness AM"})
+    assert "<h1>Wellness AM · " in _roster(client, today_session)
+
+
+def test_a_deleted_session_is_not_found_on_the_next_roster_visit(client, admin_user, today_session, enrolled):
+    client.force_login(admin_user)
+    _roster(client, today_session)
+    Appointment.objects.filter(group_session=today_session).delete()
+    today_session.delete()
+    assert client.get(f"/group-sessions/{today_session.pk}/").status_code == 404
+
+
+def test_a_cached_roster_is_not_shown_to_a_user_who_may_no_longer_see_the_schedule(
+    client, nurse_user, today_session, enrolled
+):
+    client.force_login(nurse_user)
+    _roster(client, today_session)  # cached for the nurse role
+    nurse_user.groups.clear()  # the role's permissions taken away
+    assert client.get(f"/group-sessions/{today_session.pk}/").status_code == 404
+
+
+def _entry(value: str) -> tuple[str, dict[str, str]]:
+    return value, day_cache.roster_versions(datetime.date(2026, 5, 13), with_units=False)
+
+
 def test_encrypted_entries_hold_no_clear_text_and_are_built_once():
     built = []
 
-    def build() -> dict:
+    def build() -> tuple[str, dict[str, str]]:
         built.append(1)
-        return {"html": "Progress note: slept well"}
+        return _entry("Progress note: slept well")
 
-    assert day_cache.cached_encrypted("test:encrypted", build) == {"html": "Progress note: slept well"}
+    assert day_cache.cached_encrypted("test:encrypted", build) == "Progress note: slept well"
     stored = cache.get("test:encrypted")
     assert isinstance(stored, bytes) and b"slept well" not in stored
-    assert day_cache.cached_encrypted("test:encrypted", build) == {"html": "Progress note: slept well"}
+    assert day_cache.cached_encrypted("test:encrypted", build) == "Progress note: slept well"
     assert built == [1]
+
+
+def test_an_encrypted_entry_is_built_again_once_a_version_it_was_read_under_changes():
+    assert day_cache.cached_encrypted("test:encrypted", lambda: _entry("before")) == "before"
+    day_cache.days_changed([datetime.date(2026, 5, 13)])
+    assert day_cache.cached_encrypted("test:encrypted", lambda: _entry("after")) == "after"
+    assert day_cache.cached_encrypted("test:encrypted", lambda: _entry("again")) == "after"
 
 
 def test_an_entry_that_cannot_be_decrypted_is_built_again():
     cache.set("test:encrypted", b"not a token")
-    assert day_cache.cached_encrypted("test:encrypted", lambda: "fresh") == "fresh"
-    assert day_cache.cached_encrypted("test:encrypted", lambda: "again") == "fresh"
+    assert day_cache.cached_encrypted("test:encrypted", lambda: _entry("fresh")) == "fresh"
+    assert day_cache.cached_encrypted("test:encrypted", lambda: _entry("again")) == "fresh"
