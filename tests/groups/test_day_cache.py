@@ -64,7 +64,7 @@ def test_an_enrolment_shows_in_the_blocks_attendee_count(client, admin_user, gro
     assert "PSR AM · 4 of 16" in _day_view(client)
 
 
-# --- The roster's cached rows (groups.views.roster_rows) ------------------------------------------------------
+# --- The roster's cached entry: its session and rows (groups.views.roster_state) --------------------------------
 
 
 def _roster(client, session) -> str:
