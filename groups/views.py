@@ -136,7 +136,10 @@ def roster_state(user: Actor, pk: int) -> dict[str, Any]:
         except GroupSession.DoesNotExist:
             raise Http404("No such group session.") from None
         versions = day_cache.roster_versions(day, with_units=may_see_units)
-        return _build_roster_state(user, get_session_for_user(user, pk), None), versions
+        session = get_session_for_user(user, pk)
+        if session.date != day:  # moved meanwhile: its new day's versions are the ones that will change
+            return build()
+        return _build_roster_state(user, session, None), versions
 
     return day_cache.cached_encrypted(key, build)
 

@@ -3,11 +3,13 @@
 import datetime
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from groups import services
+from groups.models import GroupSession
 from groups.services import AttendeeInput as Entry
 from scheduling import day_cache
 from scheduling.models import Appointment
@@ -163,6 +165,34 @@ def test_a_deleted_session_is_not_found_on_the_next_roster_visit(client, admin_u
     Appointment.objects.filter(group_session=today_session).delete()
     today_session.delete()
     assert client.get(f"/group-sessions/{today_session.pk}/").status_code == 404
+
+
+def test_a_session_moved_while_its_roster_is_read_is_cached_under_its_new_day(
+    client, nurse_user, today_session, enrolled, monkeypatch
+):
+    from groups import selectors
+
+    read_date = selectors.group_session_date
+    moved = datetime.date(2026, 5, 9)  # a Saturday: the group has no session of its own there
+
+    def date_then_move(user, pk):  # another request moves the session right after its date was read
+        day = read_date(user, pk)
+        if day != moved:
+            GroupSession.objects.filter(pk=pk).update(date=moved)
+            Appointment.objects.filter(group_session=pk).update(date=moved)
+            day_cache.days_changed([day, moved])
+        return day
+
+    monkeypatch.setattr(selectors, "group_session_date", date_then_move)
+    # Without units left the roster follows its day's version alone, not every appointment's (the schedule's).
+    nurse_user.groups.get().permissions.remove(Permission.objects.get(codename="view_authorization"))
+    client.force_login(nurse_user)
+    assert "Sat 05/09/2026" in _roster(client, today_session)
+    monkeypatch.undo()
+    ana = Appointment.objects.get(group_session=today_session, patient=enrolled[0])
+    today_session.refresh_from_db()
+    services.save_attendance(actor=nurse_user, session=today_session, attendees=[Entry(ana.pk, note="Joined in")])
+    assert 'value="Joined in"' in _row(_roster(client, today_session), "Alvarez")
 
 
 def test_a_cached_roster_is_not_shown_to_a_user_who_may_no_longer_see_the_schedule(
