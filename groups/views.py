@@ -139,16 +139,16 @@ def roster_state(user: Actor, pk: int) -> dict[str, Any]:
         session = get_session_for_user(user, pk)
         if session.date != day:  # moved meanwhile: its new day's versions are the ones that will change
             return build()
-        return _build_roster_state(user, session, None), versions
+        return _build_roster_state(user, selectors.roster(user, session), None), versions
 
     return day_cache.cached_encrypted(key, build)
 
 
-def _build_roster_state(user: Actor, session: GroupSession, form: RosterForm | None) -> dict[str, Any]:
+def _build_roster_state(user: Actor, roster: selectors.Roster, form: RosterForm | None) -> dict[str, Any]:
     """The rows with each appointment's stored values, or (``form`` bound) the values posted and their errors."""
+    session = roster.session
     may_mark = permissions.can_record_group_attendance(user) and session.status != GroupSession.Status.CANCELLED
     may_write_notes = permissions.can_change_clinical_text(user)
-    roster = selectors.roster(user, session)
     bound = form is not None and form.is_bound
     posted = form.data if form is not None else {}
     rows = []
@@ -196,7 +196,7 @@ def session_roster(request: ClinicRequest, pk: int) -> HttpResponse:
         request.POST, rows=roster.rows, may_write_notes=permissions.can_change_clinical_text(request.user)
     )
     if not form.is_valid():
-        return _roster_page(request, _build_roster_state(request.user, session, form), form, status=400)
+        return _roster_page(request, _build_roster_state(request.user, roster, form), form, status=400)
     try:
         result = services.save_attendance(
             actor=request.user, session=session, attendees=form.entries(),
@@ -206,11 +206,11 @@ def session_roster(request: ClinicRequest, pk: int) -> HttpResponse:
     except services.AttendanceError as exc:
         form.row_errors = exc.extra["attendees"]  # type: ignore[attr-defined]
         form.add_error(None, exc.message)
-        return _roster_page(request, _build_roster_state(request.user, session, form), form, status=400)
+        return _roster_page(request, _build_roster_state(request.user, roster, form), form, status=400)
     except (ValidationError, DomainError) as exc:
         for message in _errors(exc):
             form.add_error(None, message)
-        return _roster_page(request, _build_roster_state(request.user, session, form), form, status=400)
+        return _roster_page(request, _build_roster_state(request.user, roster, form), form, status=400)
     text = f"Saved: {result.changed} attendee{'s' if result.changed != 1 else ''} updated."
     if result.amendment:
         text += " Kept as an amendment of the signed attendance."

@@ -93,6 +93,15 @@ def test_a_wrong_row_saves_nothing_and_says_which(client, nurse_user, today_sess
     assert client.post(roster_url(today_session), {f"time_in-{ana.pk}": "9am"}).status_code == 400
 
 
+def test_a_refused_roster_reads_its_attendees_once(client, nurse_user, today_session, enrolled):
+    ana, *_ = attendees(today_session)
+    client.force_login(nurse_user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(roster_url(today_session), {f"time_in-{ana.pk}": "9am"})
+    assert response.status_code == 400 and 'value="9am"' in response.content.decode()
+    assert len([query for query in queries if query["sql"].startswith('SELECT "scheduling_appointment"')]) == 1
+
+
 def test_sign_from_the_page_then_amend_with_a_reason(client, nurse_user, today_session, enrolled):
     client.force_login(nurse_user)
     data = {f"status-{a.pk}": "attended" for a in attendees(today_session)}
