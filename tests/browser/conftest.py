@@ -93,6 +93,9 @@ def sign_in(page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_selector("[data-testid=current-user]", state="attached")
+    # The header is attached before the page's deferred scripts run: a click on the menu button in between
+    # did nothing (test_phone_layout_has_a_menu failed once so). Wait until the page's handlers are wired.
+    page.wait_for_load_state("load")
 
 
 def preview_weekly_series(page, *, search, patient, day, time, service, weekdays, count, clinician=None):
