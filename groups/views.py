@@ -72,7 +72,7 @@ def session_list(request: ClinicRequest) -> HttpResponse:
 
 
 def _roster_page(request: ClinicRequest, state: dict[str, Any], form: RosterForm | None = None, status: int = 200):
-    """The roster page around ``state`` (``roster_state``, or ``_build_roster_state`` for a posted form)."""
+    """The roster page around ``state`` (``roster_state``, or ``_build_roster_state`` for a refused form)."""
     session: GroupSession = state["session"]
     may_write_notes = permissions.can_change_clinical_text(request.user)
     if form is None:
@@ -179,6 +179,11 @@ def _build_roster_state(user: Actor, roster: selectors.Roster, form: RosterForm 
     }
 
 
+def _refused_roster_page(request: ClinicRequest, roster: selectors.Roster, form: RosterForm) -> HttpResponse:
+    """The roster again (400) with the values posted and their errors: nothing was saved."""
+    return _roster_page(request, _build_roster_state(request.user, roster, form), form, status=400)
+
+
 def _clock(value: datetime.time | None) -> str:
     return value.strftime("%H:%M") if value else ""
 
@@ -196,7 +201,7 @@ def session_roster(request: ClinicRequest, pk: int) -> HttpResponse:
         request.POST, rows=roster.rows, may_write_notes=permissions.can_change_clinical_text(request.user)
     )
     if not form.is_valid():
-        return _roster_page(request, _build_roster_state(request.user, roster, form), form, status=400)
+        return _refused_roster_page(request, roster, form)
     try:
         result = services.save_attendance(
             actor=request.user, session=session, attendees=form.entries(),
@@ -206,11 +211,11 @@ def session_roster(request: ClinicRequest, pk: int) -> HttpResponse:
     except services.AttendanceError as exc:
         form.row_errors = exc.extra["attendees"]  # type: ignore[attr-defined]
         form.add_error(None, exc.message)
-        return _roster_page(request, _build_roster_state(request.user, roster, form), form, status=400)
+        return _refused_roster_page(request, roster, form)
     except (ValidationError, DomainError) as exc:
         for message in _errors(exc):
             form.add_error(None, message)
-        return _roster_page(request, _build_roster_state(request.user, roster, form), form, status=400)
+        return _refused_roster_page(request, roster, form)
     text = f"Saved: {result.changed} attendee{'s' if result.changed != 1 else ''} updated."
     if result.amendment:
         text += " Kept as an amendment of the signed attendance."
